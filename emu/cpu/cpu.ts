@@ -49,6 +49,18 @@ export class Cpu {
   readonly xmm = new Int32Array(64);
   mxcsr = 0x1f80;
 
+  /**
+   * x87 data registers R0..R7 by physical number (ST(i) is R[(TOP+i) & 7]),
+   * three int32 per register: significand low dword, significand high dword,
+   * sign (bit 15) and exponent (bits 14..0). MMX registers alias the
+   * significands (SDM Vol.1 §9.2).
+   */
+  readonly fpr = new Int32Array(8 * 3);
+  /** FPU control word, status word (TOP in bits 13..11) and full tag word (2 bits per register). */
+  fcw = 0x37f;
+  fsw = 0;
+  ftw = 0xffff;
+
   /** Scratch: the high dword of the last 64-bit value a helper returned. */
   hi = 0;
   /** Instructions retired. */
