@@ -71,6 +71,12 @@ export class Interpreter {
     return done;
   }
 
+  /** Forgets all decoded code (after memory was changed behind the MMU's back). */
+  flushCode(): void {
+    this.pages.clear(); this.spill.clear(); this.codePages.clear();
+    this.curLinPage = NaN;
+  }
+
   /** Decodes the instruction at a linear address without executing it (for traces). */
   decodeOnly(rip: number): Insn {
     const insn = new Insn();
@@ -81,7 +87,7 @@ export class Interpreter {
 
   private codeFor(physPage: number): PageCode {
     if (this.cpu.mode !== this.cachedMode) {
-      this.pages.clear(); this.spill.clear(); this.codePages.clear();
+      this.flushCode();
       this.cachedMode = this.cpu.mode;
     }
     let code = this.pages.get(physPage);

@@ -30,6 +30,7 @@ export class Sandbox {
   /** Copies code to `addr` and points RIP at it. */
   load(addr: number, bytes: Uint8Array | number[]): void {
     this.phys.bytes.set(bytes, addr);
+    this.interp.flushCode();
     this.cpu.rip = addr;
   }
 
