@@ -1,0 +1,40 @@
+/** What `emu run` says about inputs it cannot run: one line naming the file and the reason, non-zero exit. */
+import { describe, expect, it, beforeAll } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runEmu, ROOT } from './helpers/emu.js';
+
+const HELLO = path.join(ROOT, 'test/fixtures/bin/hello-musl');
+let dir = '';
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-cli-'));
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'just some text\n');
+  const elf = fs.readFileSync(HELLO);
+  fs.writeFileSync(path.join(dir, 'truncated'), elf.subarray(0, 200));
+  const elf32 = Buffer.from(elf);
+  elf32[4] = 1;
+  fs.writeFileSync(path.join(dir, 'elf32'), elf32);
+});
+
+async function refuses(args: string[], pattern: RegExp): Promise<void> {
+  const r = await runEmu(args);
+  expect(r.status).not.toBe(0);
+  expect(r.stdout.length).toBe(0);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+describe('emu run refuses bad input with one clear line', () => {
+  it('a text file', () => refuses(['run', path.join(dir, 'notes.txt')], /notes\.txt: not an ELF file/));
+  it('a truncated ELF', () => refuses(['run', path.join(dir, 'truncated')], /truncated: .*(truncated|past the end)/));
+  it('a 32-bit ELF', () => refuses(['run', path.join(dir, 'elf32')], /elf32: 32-bit ELF is not supported/));
+  it('a dynamically linked ELF', () => refuses(['run', 'test/fixtures/bad/hello-dynamic'], /hello-dynamic: dynamically linked \(needs \/lib64\/ld-linux-x86-64\.so\.2\)/));
+  it('a missing file', () => refuses(['run', 'no/such/program'], /no\/such\/program: no such file/));
+  it('a directory', () => refuses(['run', 'test'], /test: is a directory/));
+  it('an unknown option', () => refuses(['run', '--frobnicate', HELLO], /Unknown argument: frobnicate/));
+  it('an unknown command', () => refuses(['fly', HELLO], /unknown command 'fly'/));
+  it('a bad memory size', () => refuses(['run', '-m', 'lots', HELLO], /-m: 'lots' is not a size/));
+});
