@@ -11,6 +11,7 @@ export interface RunCommandOptions {
   mem: number;
   debug: string[];
   debugFile?: string;
+  stats: boolean;
 }
 
 export function runCommand(program: string, args: string[], o: RunCommandOptions): number {
@@ -37,8 +38,14 @@ export function runCommand(program: string, args: string[], o: RunCommandOptions
     if (code === 'EACCES') throw new Error(`${program}: permission denied`);
     throw e;
   }
+  const started = process.hrtime.bigint();
   try {
-    return proc.run();
+    const status = proc.run();
+    if (o.stats) {
+      const secs = Number(process.hrtime.bigint() - started) / 1e9;
+      log(`emu: ${proc.cpu.icount} instructions in ${secs.toFixed(3)} s (${(proc.cpu.icount / secs / 1e6).toFixed(1)} MIPS)`);
+    }
+    return status;
   } catch (e) {
     if (e instanceof OutOfMemory) { log(`emu: ${program}: ${e.message}`); return 137; }
     throw e;

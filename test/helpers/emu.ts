@@ -17,8 +17,8 @@ export function runEmu(args: string[], opts: { env?: Record<string, string>; std
     });
     const out: Buffer[] = [];
     let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
     if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out), stderr: err }));
