@@ -57,6 +57,8 @@ export class LinuxProcess {
   readonly warned = new Set<string>();
   readonly sigactions = new Map<number, Uint8Array>();
   sigmask = new Uint8Array(8);
+  /** The registered struct rseq, or 0. */
+  rseqArea = 0;
   exePath: string;
 
   constructor(readonly image: ElfImage, exePath: string, readonly opts: RunOptions) {

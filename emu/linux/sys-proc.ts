@@ -193,6 +193,26 @@ const getrandom: Syscall = (p) => {
   return p.mem.write(p.arg(0), p.rng.bytes(len)) ? len : -E.FAULT;
 };
 
+const RSEQ_FLAG_UNREGISTER = 1;
+/**
+ * rseq registration (kernel/rseq.c): the kernel fills cpu_id_start and cpu_id
+ * (offsets 0 and 4 of struct rseq) now and after every preemption; with one
+ * CPU and no preemption of a single thread, filling them once is the whole job.
+ */
+const rseq: Syscall = (p) => {
+  const addr = p.arg(0), len = p.arg(1), flags = p.arg(2);
+  if (flags & RSEQ_FLAG_UNREGISTER) {
+    if (p.rseqArea !== addr) return -E.INVAL;
+    p.rseqArea = 0;
+    return 0;
+  }
+  if (flags !== 0 || len < 32 || addr % 32 !== 0) return -E.INVAL;
+  if (p.rseqArea !== 0) return p.rseqArea === addr ? -E.BUSY : -E.INVAL;
+  if (!p.mem.write(addr, new Uint8Array(8))) return -E.FAULT;
+  p.rseqArea = addr;
+  return 0;
+};
+
 export const procCalls: [number, string, Syscall][] = [
   [13, 'rt_sigaction', rtSigaction],
   [14, 'rt_sigprocmask', rtSigprocmask],
@@ -224,4 +244,5 @@ export const procCalls: [number, string, Syscall][] = [
   [273, 'set_robust_list', (p) => (p.arg(1) === 24 ? 0 : -E.INVAL)],
   [302, 'prlimit64', prlimit64],
   [318, 'getrandom', getrandom],
+  [334, 'rseq', rseq],
 ];

@@ -27,7 +27,7 @@ const OTHER_NAMES: Record<number, string> = {
   109: 'setpgid', 110: 'getppid', 111: 'getpgrp', 112: 'setsid', 137: 'statfs', 138: 'fstatfs', 157: 'prctl',
   160: 'setrlimit', 217: 'getdents64', 213: 'epoll_create', 229: 'clock_getres', 232: 'epoll_wait', 233: 'epoll_ctl',
   271: 'ppoll', 281: 'epoll_pwait', 283: 'timerfd_create', 290: 'eventfd2', 291: 'epoll_create1', 309: 'getcpu',
-  324: 'membarrier', 334: 'rseq', 435: 'clone3', 439: 'faccessat2',
+  324: 'membarrier', 435: 'clone3', 439: 'faccessat2',
 };
 
 export function dispatchSyscall(p: LinuxProcess, cpu: Cpu): void {
