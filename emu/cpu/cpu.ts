@@ -14,6 +14,8 @@ import { Mode } from './decode.js';
 import { Seg, R } from './regs.js';
 
 const TWO32 = 4294967296;
+/** Canonical addresses lie in [-2^47, 2^47). */
+const CANONICAL_LIMIT = 140737488355328;
 
 /** Host services that system instructions need (the runner or the machine provides them). */
 export interface CpuHost {
@@ -115,6 +117,29 @@ export class Cpu {
    * stack references); narrower address sizes wrap modulo 2^32 or 2^16.
    */
   ea(i: Insn): number {
+    // Fast path: 64-bit addressing without FS/GS. Register halves within
+    // ±2^16 keep every term below 2^51, so the double sum is exact and
+    // only its canonical range needs checking.
+    if (i.asz === 8 && i.seg !== Seg.FS && i.seg !== Seg.GS) {
+      const regs = this.regs;
+      let a = i.ripRel ? this.rip + i.disp : i.disp;
+      let ok = true;
+      if (i.base >= 0) {
+        const h = regs[(i.base << 1) | 1];
+        a += h * TWO32 + (regs[i.base << 1] >>> 0);
+        ok = h >= -0x10000 && h < 0x10000;
+      }
+      if (i.index >= 0) {
+        const h = regs[(i.index << 1) | 1];
+        a += (h * TWO32 + (regs[i.index << 1] >>> 0)) * (1 << i.scale);
+        ok = ok && h >= -0x10000 && h < 0x10000;
+      }
+      if (ok && a >= -CANONICAL_LIMIT && a < CANONICAL_LIMIT) return a;
+    }
+    return this.eaSlow(i);
+  }
+
+  private eaSlow(i: Insn): number {
     if (i.ripRel) {
       const lin = this.rip + i.disp;
       return this.canonical(i.seg === Seg.FS || i.seg === Seg.GS ? lin + this.segBase[i.seg] : lin, i.seg);
@@ -164,7 +189,7 @@ export class Cpu {
   }
 
   private canonical(lin: number, seg: number): number {
-    if (lin >= -140737488355328 && lin < 140737488355328) return lin;
+    if (lin >= -CANONICAL_LIMIT && lin < CANONICAL_LIMIT) return lin;
     // Wrap modulo 2^64 first: a sum that wrapped may be canonical again.
     const m = ((lin % 18446744073709551616) + 18446744073709551616) % 18446744073709551616;
     const v = m >= 9223372036854775808 ? m - 18446744073709551616 : m;
