@@ -155,6 +155,7 @@ export class Decoder {
       i.immHi = hi;
     }
     i.len = n;
+    if (row.specialize) i.exec = row.specialize(i) ?? row.exec;
   }
 }
 

@@ -92,7 +92,7 @@ export class Interpreter {
     }
     let code = this.pages.get(physPage);
     if (code === undefined) {
-      code = [];
+      code = new Array<Insn | undefined>(4096).fill(undefined);
       this.pages.set(physPage, code);
       this.codePages.add(physPage);
       this.cpu.mmu.unmapWritesTo(physPage);

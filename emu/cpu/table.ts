@@ -19,6 +19,9 @@
  *   arg    small integer passed to the handler (ALU op, condition code, …)
  *   mn     mnemonic; 'a|b|c' picks by operand size 16|32|64 (cbw|cwde|cdqe)
  *   wf/uf  arithmetic flags written / left undefined (documentation and test masks)
+ *   specialize  optional: given the decoded instruction, a faster handler for
+ *          that exact form (e.g. register-register at 32 bits), or null;
+ *          it must behave exactly like `exec`, which stays the reference
  *
  * OPERAND GRAMMAR: a letter for the addressing method followed by a size.
  *   E r/m gpr or memory   G ModRM.reg gpr    M memory only     R ModRM.rm gpr (mod=3)
@@ -28,7 +31,7 @@
  *   sizes: b w d q v(16/32/64) z(16/32, sign-extended to 64) y(32/64) dq ps pd ss sd x
  *   fixed registers are written by name: AL, eAX (size v), CL, DX, 1
  */
-import type { Handler } from './insn.js';
+import type { Handler, Insn } from './insn.js';
 
 export interface OpDef {
   mn: string;
@@ -46,6 +49,7 @@ export interface OpDef {
   wf?: string;
   uf?: string;
   exec: Handler;
+  specialize?: (i: Insn) => Handler | null;
 }
 
 /** Immediate kinds, in the order the bytes follow the ModRM/SIB/displacement. */

@@ -4,7 +4,7 @@
  * and not. Flags are left lazy (see flags.ts).
  */
 import type { Cpu } from '../cpu.js';
-import type { Insn } from '../insn.js';
+import type { Handler, Insn } from '../insn.js';
 import type { OpDef } from '../table.js';
 import { Lazy, MASK } from '../flags.js';
 
@@ -155,6 +155,29 @@ function not(cpu: Cpu, i: Insn): void {
   else cpu.setReg(size, size === 1 ? i.rmB : i.rm, ~a, hi);
 }
 
+/*
+ * Register-register forms at 32 and 64 bits are most of what compiled code
+ * runs; these skip the operand-size and memory dispatch of the generic path.
+ */
+function aluRR32(cpu: Cpu, i: Insn): void {
+  const regs = cpu.regs;
+  const d = i.row.code & 2 ? i.reg : i.rm, s = i.row.code & 2 ? i.rm : i.reg;
+  const r = alu(cpu, i.arg, 4, regs[d << 1], regs[s << 1]);
+  if (i.arg !== AluOp.Cmp) { regs[d << 1] = r; regs[(d << 1) | 1] = 0; }
+}
+
+function aluRR64(cpu: Cpu, i: Insn): void {
+  const regs = cpu.regs;
+  const d = i.row.code & 2 ? i.reg : i.rm, s = i.row.code & 2 ? i.rm : i.reg;
+  const r = alu64(cpu, i.arg, regs[d << 1], regs[(d << 1) | 1], regs[s << 1], regs[(s << 1) | 1]);
+  if (i.arg !== AluOp.Cmp) { regs[d << 1] = r; regs[(d << 1) | 1] = cpu.hi; }
+}
+
+function specializeRR(i: Insn): Handler | null {
+  if (i.isMem) return null;
+  return i.osz === 4 ? aluRR32 : i.osz === 8 ? aluRR64 : null;
+}
+
 const OSZAPC = 'OSZAPC';
 
 function aluRows(): OpDef[] {
@@ -166,9 +189,9 @@ function aluRows(): OpDef[] {
     const flags = { wf: OSZAPC, uf: op === AluOp.And || op === AluOp.Or || op === AluOp.Xor ? 'A' : '' };
     rows.push(
       { mn, code: base + 0, ops: 'Eb,Gb', exec: aluEG, arg: op, lock, ...flags },
-      { mn, code: base + 1, ops: 'Ev,Gv', exec: aluEG, arg: op, lock, ...flags },
+      { mn, code: base + 1, ops: 'Ev,Gv', exec: aluEG, arg: op, lock, specialize: specializeRR, ...flags },
       { mn, code: base + 2, ops: 'Gb,Eb', exec: aluGE, arg: op, ...flags },
-      { mn, code: base + 3, ops: 'Gv,Ev', exec: aluGE, arg: op, ...flags },
+      { mn, code: base + 3, ops: 'Gv,Ev', exec: aluGE, arg: op, specialize: specializeRR, ...flags },
       { mn, code: base + 4, ops: 'AL,Ib', exec: aluAI, arg: op, ...flags },
       { mn, code: base + 5, ops: 'eAX,Iz', exec: aluAI, arg: op, ...flags },
       { mn, code: 0x80, digit: op, ops: 'Eb,Ib', exec: aluEI, arg: op, lock, ...flags },

@@ -4,7 +4,7 @@
  * and the multi-byte NOP space.
  */
 import type { Cpu } from '../cpu.js';
-import type { Insn } from '../insn.js';
+import type { Handler, Insn } from '../insn.js';
 import type { OpDef } from '../table.js';
 import { CpuFault, Vector } from '../fault.js';
 
@@ -12,6 +12,32 @@ export const CC_NAMES = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 
 
 function movEG(cpu: Cpu, i: Insn): void { const v = cpu.readG(i, i.osz); cpu.writeE(i, i.osz, v, cpu.hi); }
 function movGE(cpu: Cpu, i: Insn): void { const v = cpu.readE(i, i.osz); cpu.writeG(i, i.osz, v, cpu.hi); }
+/* The commonest moves at 32 and 64 bits, without the generic operand dispatch. */
+function movLoad64(cpu: Cpu, i: Insn): void {
+  const lo = cpu.mmu.read64(cpu.ea(i));
+  cpu.regs[i.reg << 1] = lo; cpu.regs[(i.reg << 1) | 1] = cpu.mmu.hi;
+}
+function movStore64(cpu: Cpu, i: Insn): void {
+  cpu.mmu.write64(cpu.ea(i), cpu.regs[i.reg << 1], cpu.regs[(i.reg << 1) | 1]);
+}
+function movLoad32(cpu: Cpu, i: Insn): void {
+  const v = cpu.mmu.read32(cpu.ea(i));
+  cpu.regs[i.reg << 1] = v; cpu.regs[(i.reg << 1) | 1] = 0;
+}
+function movStore32(cpu: Cpu, i: Insn): void { cpu.mmu.write32(cpu.ea(i), cpu.regs[i.reg << 1]); }
+function movRR(cpu: Cpu, i: Insn): void {
+  const regs = cpu.regs;
+  const d = i.row.code === 0x8b ? i.reg : i.rm, s = i.row.code === 0x8b ? i.rm : i.reg;
+  regs[d << 1] = regs[s << 1];
+  regs[(d << 1) | 1] = i.osz === 8 ? regs[(s << 1) | 1] : 0;
+}
+function specializeMov(i: Insn): Handler | null {
+  if (i.osz !== 4 && i.osz !== 8) return null;
+  if (!i.isMem) return movRR;
+  if (i.row.code === 0x8b) return i.osz === 8 ? movLoad64 : movLoad32;
+  return i.osz === 8 ? movStore64 : movStore32;
+}
+
 function movEI(cpu: Cpu, i: Insn): void { cpu.writeE(i, i.osz, i.imm, i.immHi); }
 
 /** mov moffs: the address is an absolute offset (plus FS/GS base when overridden). */
@@ -123,9 +149,9 @@ function nop(): void {}
 
 export const rows: OpDef[] = [
   { mn: 'mov', code: 0x88, ops: 'Eb,Gb', exec: movEG },
-  { mn: 'mov', code: 0x89, ops: 'Ev,Gv', exec: movEG },
+  { mn: 'mov', code: 0x89, ops: 'Ev,Gv', exec: movEG, specialize: specializeMov },
   { mn: 'mov', code: 0x8a, ops: 'Gb,Eb', exec: movGE },
-  { mn: 'mov', code: 0x8b, ops: 'Gv,Ev', exec: movGE },
+  { mn: 'mov', code: 0x8b, ops: 'Gv,Ev', exec: movGE, specialize: specializeMov },
   { mn: 'mov', code: 0xc6, digit: 0, ops: 'Eb,Ib', exec: movEI },
   { mn: 'mov', code: 0xc7, digit: 0, ops: 'Ev,Iz', exec: movEI },
   ...Array.from({ length: 8 }, (_, r): OpDef => ({ mn: 'mov', code: 0xb0 + r, ops: 'Zb,Ib', exec: movEI })),
