@@ -48,6 +48,9 @@ export class AddressSpace {
     return q;
   }
 
+  /** Bytes of guest physical memory in use (page tables included). */
+  get usedBytes(): number { return this.nextFree - this.freePages.length * PAGE; }
+
   // ---- page tables -----------------------------------------------------------
 
   /** The PTE address for `lin`, creating intermediate tables if `create`; -1 if absent. */

@@ -222,8 +222,10 @@ export class LinuxProcess {
     return out.join(' ');
   }
 
-  /** Syscall argument n (rdi rsi rdx r10 r8 r9) as a signed 64-bit number. */
+  /** Syscall argument n (rdi rsi rdx r10 r8 r9) as a signed 64-bit number: pointers, sizes, offsets. */
   arg(n: number): number { return this.cpu.regNum(ARG_REGS[n]); }
+  /** An `int` argument: the kernel reads only the low 32 bits (fds, flags, modes, ids). */
+  int(n: number): number { return this.cpu.get64lo(ARG_REGS[n]); }
 
   setFsBase(v: number): void { this.cpu.segBase[Seg.FS] = v; }
   setGsBase(v: number): void { this.cpu.segBase[Seg.GS] = v; }

@@ -91,16 +91,16 @@ function writeFrom(p: LinuxProcess, f: OpenFile, buf: number, len: number, at: n
   } catch (e) { return -errnoOf(e); }
 }
 
-const read: Syscall = (p) => { const f = p.files.get(p.arg(0)); return f ? readInto(p, f, p.arg(1), p.arg(2), null) : -E.BADF; };
-const write: Syscall = (p) => { const f = p.files.get(p.arg(0)); return f ? writeFrom(p, f, p.arg(1), p.arg(2), null) : -E.BADF; };
+const read: Syscall = (p) => { const f = p.files.get(p.int(0)); return f ? readInto(p, f, p.arg(1), p.arg(2), null) : -E.BADF; };
+const write: Syscall = (p) => { const f = p.files.get(p.int(0)); return f ? writeFrom(p, f, p.arg(1), p.arg(2), null) : -E.BADF; };
 const pread64: Syscall = (p) => {
-  const f = p.files.get(p.arg(0));
+  const f = p.files.get(p.int(0));
   if (!f) return -E.BADF;
   if (!f.seekable) return -E.SPIPE;
   return p.arg(3) < 0 ? -E.INVAL : readInto(p, f, p.arg(1), p.arg(2), p.arg(3));
 };
 const pwrite64: Syscall = (p) => {
-  const f = p.files.get(p.arg(0));
+  const f = p.files.get(p.int(0));
   if (!f) return -E.BADF;
   if (!f.seekable) return -E.SPIPE;
   return p.arg(3) < 0 ? -E.INVAL : writeFrom(p, f, p.arg(1), p.arg(2), p.arg(3));
@@ -108,9 +108,9 @@ const pwrite64: Syscall = (p) => {
 
 /** readv/writev: struct iovec { void *base; size_t len; }, processed in order until a short transfer. */
 function vectored(p: LinuxProcess, isWrite: boolean): number {
-  const f = p.files.get(p.arg(0));
+  const f = p.files.get(p.int(0));
   if (!f) return -E.BADF;
-  const iov = p.arg(1), cnt = p.arg(2);
+  const iov = p.arg(1), cnt = p.int(2);
   if (cnt < 0 || cnt > 1024) return -E.INVAL;
   const raw = p.mem.read(iov, cnt * 16);
   if (raw === null) return -E.FAULT;
@@ -139,16 +139,16 @@ function openAt(p: LinuxProcess, dirfd: number, pathAddr: number, flags: number,
   return fd;
 }
 
-const open: Syscall = (p) => openAt(p, AT_FDCWD, p.arg(0), p.arg(1), p.arg(2));
-const openat: Syscall = (p) => openAt(p, p.arg(0), p.arg(1), p.arg(2), p.arg(3));
-const close: Syscall = (p) => p.files.close(p.arg(0));
+const open: Syscall = (p) => openAt(p, AT_FDCWD, p.arg(0), p.int(1), p.int(2));
+const openat: Syscall = (p) => openAt(p, p.int(0), p.arg(1), p.int(2), p.int(3));
+const close: Syscall = (p) => p.files.close(p.int(0));
 
 const SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
 const lseek: Syscall = (p) => {
-  const f = p.files.get(p.arg(0));
+  const f = p.files.get(p.int(0));
   if (!f) return -E.BADF;
   if (!f.seekable) return -E.SPIPE;
-  const off = p.arg(1), whence = p.arg(2);
+  const off = p.arg(1), whence = p.int(2);
   let base: number;
   if (whence === SEEK_SET) base = 0;
   else if (whence === SEEK_CUR) base = f.pos;
@@ -200,14 +200,14 @@ function putStat(p: LinuxProcess, st: BigStat | Uint8Array | number, buf: number
   return p.mem.write(buf, st instanceof Uint8Array ? st : statBytes(st)) ? 0 : -E.FAULT;
 }
 
-const fstat: Syscall = (p) => putStat(p, fstatOf(p, p.arg(0)), p.arg(1));
+const fstat: Syscall = (p) => putStat(p, fstatOf(p, p.int(0)), p.arg(1));
 const stat: Syscall = (p) => putStat(p, statPath(p, AT_FDCWD, p.arg(0), 0), p.arg(1));
 const lstat: Syscall = (p) => putStat(p, statPath(p, AT_FDCWD, p.arg(0), AT_SYMLINK_NOFOLLOW), p.arg(1));
-const newfstatat: Syscall = (p) => putStat(p, statPath(p, p.arg(0), p.arg(1), p.arg(3)), p.arg(2));
+const newfstatat: Syscall = (p) => putStat(p, statPath(p, p.int(0), p.arg(1), p.int(3)), p.arg(2));
 
 /** statx fills the basic fields (STATX_BASIC_STATS = 0x7ff) from the same host stat. */
 const statx: Syscall = (p) => {
-  const st = statPath(p, p.arg(0), p.arg(1), p.arg(2));
+  const st = statPath(p, p.int(0), p.arg(1), p.int(2));
   if (typeof st === 'number') return st;
   const src = st instanceof Uint8Array ? new DataView(st.buffer) : new DataView(statBytes(st).buffer);
   const b = new Uint8Array(256), dv = new DataView(b.buffer);
@@ -246,9 +246,9 @@ function defaultTermios(): Uint8Array {
 }
 
 const ioctl: Syscall = (p) => {
-  const f = p.files.get(p.arg(0));
+  const f = p.files.get(p.int(0));
   if (!f) return -E.BADF;
-  const req = p.arg(1) >>> 0, argp = p.arg(2);
+  const req = p.int(1) >>> 0, argp = p.arg(2);
   if (req === FIONBIO) return 0;
   if (!f.isTty) return -E.NOTTY;
   if (req === TCGETS) return p.mem.write(argp, defaultTermios()) ? 0 : -E.FAULT;
@@ -271,7 +271,7 @@ function accessAt(p: LinuxProcess, dirfd: number, pathAddr: number, mode: number
 
 const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030, FD_CLOEXEC = 1;
 const fcntl: Syscall = (p) => {
-  const fd = p.arg(0), cmd = p.arg(1), arg = p.arg(2);
+  const fd = p.int(0), cmd = p.int(1), arg = p.int(2);
   const f = p.files.get(fd);
   if (!f) return -E.BADF;
   switch (cmd) {
@@ -321,7 +321,7 @@ function renameAt(p: LinuxProcess, olddir: number, oldAddr: number, newdir: numb
 }
 
 const pipe2: Syscall = (p) => {
-  const flags = p.arg(1);
+  const flags = p.int(1);
   const shared = { data: [] as number[], readers: 1, writers: 1 };
   const r = new OpenFile(-1, 'pipe:', 0 | (flags & O_NONBLOCK), false, false, 'r');
   const w = new OpenFile(-1, 'pipe:', O_WRONLY | (flags & O_NONBLOCK), false, false, 'w');
@@ -350,25 +350,25 @@ export const fsCalls: [number, string, Syscall][] = [
   [18, 'pwrite64', pwrite64],
   [19, 'readv', (p) => vectored(p, false)],
   [20, 'writev', (p) => vectored(p, true)],
-  [21, 'access', (p) => accessAt(p, AT_FDCWD, p.arg(0), p.arg(1))],
-  [32, 'dup', (p) => p.files.dup(p.arg(0), -1, 0, false)],
-  [33, 'dup2', (p) => p.files.get(p.arg(0)) ? p.files.dup(p.arg(0), p.arg(1), 0, false) : -E.BADF],
+  [21, 'access', (p) => accessAt(p, AT_FDCWD, p.arg(0), p.int(1))],
+  [32, 'dup', (p) => p.files.dup(p.int(0), -1, 0, false)],
+  [33, 'dup2', (p) => p.files.get(p.int(0)) ? p.files.dup(p.int(0), p.int(1), 0, false) : -E.BADF],
   [72, 'fcntl', fcntl],
   [79, 'getcwd', getcwd],
   [82, 'rename', (p) => renameAt(p, AT_FDCWD, p.arg(0), AT_FDCWD, p.arg(1))],
-  [83, 'mkdir', (p) => pathOp(p, AT_FDCWD, p.arg(0), (n) => fs.mkdirSync(n, { mode: p.arg(1) & 0o7777 }))],
+  [83, 'mkdir', (p) => pathOp(p, AT_FDCWD, p.arg(0), (n) => fs.mkdirSync(n, { mode: p.int(1) & 0o7777 }))],
   [87, 'unlink', (p) => pathOp(p, AT_FDCWD, p.arg(0), (n) => fs.unlinkSync(n))],
   [89, 'readlink', (p) => readlinkAt(p, AT_FDCWD, p.arg(0), p.arg(1), p.arg(2))],
   [257, 'openat', openat],
-  [258, 'mkdirat', (p) => pathOp(p, p.arg(0), p.arg(1), (n) => fs.mkdirSync(n, { mode: p.arg(2) & 0o7777 }))],
+  [258, 'mkdirat', (p) => pathOp(p, p.int(0), p.arg(1), (n) => fs.mkdirSync(n, { mode: p.int(2) & 0o7777 }))],
   [262, 'newfstatat', newfstatat],
-  [263, 'unlinkat', (p) => pathOp(p, p.arg(0), p.arg(1), (n) => (p.arg(2) & AT_REMOVEDIR ? fs.rmdirSync(n) : fs.unlinkSync(n)))],
-  [264, 'renameat', (p) => renameAt(p, p.arg(0), p.arg(1), p.arg(2), p.arg(3))],
-  [267, 'readlinkat', (p) => readlinkAt(p, p.arg(0), p.arg(1), p.arg(2), p.arg(3))],
-  [269, 'faccessat', (p) => accessAt(p, p.arg(0), p.arg(1), p.arg(2))],
-  [292, 'dup3', (p) => (p.arg(0) === p.arg(1) ? -E.INVAL : p.files.get(p.arg(0)) ? p.files.dup(p.arg(0), p.arg(1), 0, (p.arg(2) & O_CLOEXEC) !== 0) : -E.BADF)],
+  [263, 'unlinkat', (p) => pathOp(p, p.int(0), p.arg(1), (n) => (p.int(2) & AT_REMOVEDIR ? fs.rmdirSync(n) : fs.unlinkSync(n)))],
+  [264, 'renameat', (p) => renameAt(p, p.int(0), p.arg(1), p.int(2), p.arg(3))],
+  [267, 'readlinkat', (p) => readlinkAt(p, p.int(0), p.arg(1), p.arg(2), p.arg(3))],
+  [269, 'faccessat', (p) => accessAt(p, p.int(0), p.arg(1), p.int(2))],
+  [292, 'dup3', (p) => (p.int(0) === p.int(1) ? -E.INVAL : p.files.get(p.int(0)) ? p.files.dup(p.int(0), p.int(1), 0, (p.int(2) & O_CLOEXEC) !== 0) : -E.BADF)],
   [293, 'pipe2', pipe2],
-  [316, 'renameat2', (p) => (p.arg(4) !== 0 ? -E.INVAL : renameAt(p, p.arg(0), p.arg(1), p.arg(2), p.arg(3)))],
+  [316, 'renameat2', (p) => (p.int(4) !== 0 ? -E.INVAL : renameAt(p, p.int(0), p.arg(1), p.int(2), p.arg(3)))],
   [332, 'statx', statx],
-  [439, 'faccessat2', (p) => accessAt(p, p.arg(0), p.arg(1), p.arg(2))],
+  [439, 'faccessat2', (p) => accessAt(p, p.int(0), p.arg(1), p.int(2))],
 ];

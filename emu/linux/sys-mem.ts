@@ -27,7 +27,7 @@ function brk(p: LinuxProcess): number {
 }
 
 function mmap(p: LinuxProcess): number {
-  const addr = p.arg(0), len = p.arg(1), prot = p.arg(2), flags = p.arg(3), fd = p.arg(4), off = p.arg(5);
+  const addr = p.arg(0), len = p.arg(1), prot = p.int(2), flags = p.int(3), fd = p.int(4), off = p.arg(5);
   if (len <= 0 || len > 2 ** 46) return -E.INVAL;
   if (prot & ~MAX_PROT) return -E.INVAL;
   if (off % PAGE !== 0 || addr % PAGE !== 0 && (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))) return -E.INVAL;
@@ -73,7 +73,7 @@ function munmap(p: LinuxProcess): number {
 }
 
 function mprotect(p: LinuxProcess): number {
-  const addr = p.arg(0), len = p.arg(1), prot = p.arg(2);
+  const addr = p.arg(0), len = p.arg(1), prot = p.int(2);
   if (addr % PAGE !== 0 || prot & ~MAX_PROT) return -E.INVAL;
   if (len === 0) return 0;
   return p.mem.protect(addr, addr + pageUp(len), prot) ? 0 : -E.NOMEM;
@@ -81,7 +81,7 @@ function mprotect(p: LinuxProcess): number {
 
 /** mremap grows in place when the range above is free, else moves the contents (MREMAP_MAYMOVE). */
 function mremap(p: LinuxProcess): number {
-  const old = p.arg(0), oldLen = pageUp(p.arg(1)), newLen = pageUp(p.arg(2)), flags = p.arg(3);
+  const old = p.arg(0), oldLen = pageUp(p.arg(1)), newLen = pageUp(p.arg(2)), flags = p.int(3);
   if (old % PAGE !== 0 || newLen === 0) return -E.INVAL;
   const vma = p.mem.find(old);
   if (!vma || old + oldLen > vma.end) return -E.FAULT;
@@ -115,7 +115,7 @@ const MADV_DONTNEED = 4, MADV_FREE = 8;
 
 /** MADV_DONTNEED on private anonymous memory makes the pages read back as zero. */
 function madvise(p: LinuxProcess): number {
-  const addr = p.arg(0), len = p.arg(1), advice = p.arg(2);
+  const addr = p.arg(0), len = p.arg(1), advice = p.int(2);
   if (addr % PAGE !== 0) return -E.INVAL;
   if (advice === MADV_DONTNEED || advice === MADV_FREE) {
     const end = addr + pageUp(len);

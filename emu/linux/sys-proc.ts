@@ -20,7 +20,7 @@ function u64bytes(...vals: bigint[]): Uint8Array {
 }
 
 const archPrctl: Syscall = (p) => {
-  const code = p.arg(0), addr = p.arg(1);
+  const code = p.int(0), addr = p.arg(1);
   switch (code) {
     case ARCH_SET_FS: p.setFsBase(addr); return 0;
     case ARCH_SET_GS: p.setGsBase(addr); return 0;
@@ -44,7 +44,7 @@ function signalSelf(p: LinuxProcess, sig: number): number {
 
 /** rt_sigaction(sig, act, oldact, sigsetsize): struct kernel_sigaction is 32 bytes on x86-64. */
 const rtSigaction: Syscall = (p) => {
-  const sig = p.arg(0), act = p.arg(1), old = p.arg(2);
+  const sig = p.int(0), act = p.arg(1), old = p.arg(2);
   if (sig < 1 || sig > NSIG || sig === 9 || sig === 19 || p.arg(3) !== 8) return -E.INVAL;
   if (old !== 0 && !p.mem.write(old, p.sigactions.get(sig) ?? new Uint8Array(32))) return -E.FAULT;
   if (act !== 0) {
@@ -57,7 +57,7 @@ const rtSigaction: Syscall = (p) => {
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const rtSigprocmask: Syscall = (p) => {
-  const how = p.arg(0), set = p.arg(1), old = p.arg(2);
+  const how = p.int(0), set = p.arg(1), old = p.arg(2);
   if (p.arg(3) !== 8) return -E.INVAL;
   if (old !== 0 && !p.mem.write(old, p.sigmask.slice())) return -E.FAULT;
   if (set !== 0) {
@@ -87,7 +87,7 @@ const sigaltstack: Syscall = (p) => {
 const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_CMD = 0x7f;
 /** With one thread, a wait whose value still matches could never be woken. */
 const futex: Syscall = (p) => {
-  const addr = p.arg(0), op = p.arg(1) & FUTEX_CMD, val = p.arg(2);
+  const addr = p.arg(0), op = p.int(1) & FUTEX_CMD, val = p.int(2);
   if (op === FUTEX_WAKE) return 0;
   if (op === FUTEX_WAIT) {
     const b = p.mem.read(addr, 4);
@@ -117,7 +117,7 @@ function rlimit(res: number): [bigint, bigint] {
   return [RLIM_INFINITY, RLIM_INFINITY];
 }
 const prlimit64: Syscall = (p) => {
-  const pid = p.arg(0), res = p.arg(1), old = p.arg(3);
+  const pid = p.int(0), res = p.int(1), old = p.arg(3);
   if (pid !== 0 && pid !== p.pid) return -E.SRCH;
   const [cur, max] = rlimit(res);
   if (cur === -1n) return -E.INVAL;
@@ -125,7 +125,7 @@ const prlimit64: Syscall = (p) => {
   return 0;
 };
 const getrlimit: Syscall = (p) => {
-  const [cur, max] = rlimit(p.arg(0));
+  const [cur, max] = rlimit(p.int(0));
   if (cur === -1n) return -E.INVAL;
   return p.mem.write(p.arg(1), u64bytes(cur, max)) ? 0 : -E.FAULT;
 };
@@ -147,7 +147,7 @@ function clockNs(p: LinuxProcess, id: number): bigint | null {
   }
 }
 const clockGettime: Syscall = (p) => {
-  const t = clockNs(p, p.arg(0));
+  const t = clockNs(p, p.int(0));
   if (t === null) return -E.INVAL;
   return p.mem.write(p.arg(1), u64bytes(t / 1000000000n, t % 1000000000n)) ? 0 : -E.FAULT;
 };
@@ -174,13 +174,13 @@ function sleepFor(p: LinuxProcess, reqAddr: number): number {
 }
 const TIMER_ABSTIME = 1;
 const clockNanosleep: Syscall = (p) => {
-  if (clockNs(p, p.arg(0)) === null) return -E.INVAL;
-  if (p.arg(1) & TIMER_ABSTIME) {
+  if (clockNs(p, p.int(0)) === null) return -E.INVAL;
+  if (p.int(1) & TIMER_ABSTIME) {
     const b = p.mem.read(p.arg(2), 16);
     if (b === null) return -E.FAULT;
     const dv = new DataView(b.buffer);
     const target = dv.getBigInt64(0, true) * 1000000000n + dv.getBigInt64(8, true);
-    const now = clockNs(p, p.arg(0)) ?? 0n;
+    const now = clockNs(p, p.int(0)) ?? 0n;
     if (target > now) p.sleptNs += target - now;
     return 0;
   }
@@ -193,6 +193,17 @@ const getrandom: Syscall = (p) => {
   return p.mem.write(p.arg(0), p.rng.bytes(len)) ? len : -E.FAULT;
 };
 
+/** struct sysinfo (include/uapi/linux/sysinfo.h, 112 bytes on x86-64), about the guest's memory. */
+const sysinfo: Syscall = (p) => {
+  const b = new Uint8Array(112), dv = new DataView(b.buffer);
+  dv.setBigUint64(0, p.nowNs() / 1000000000n, true);
+  dv.setBigUint64(32, BigInt(p.phys.size), true);
+  dv.setBigUint64(40, BigInt(p.phys.size - p.mem.usedBytes), true);
+  dv.setUint16(80, 1, true);
+  dv.setUint32(104, 1, true);
+  return p.mem.write(p.arg(0), b) ? 0 : -E.FAULT;
+};
+
 const RSEQ_FLAG_UNREGISTER = 1;
 /**
  * rseq registration (kernel/rseq.c): the kernel fills cpu_id_start and cpu_id
@@ -200,7 +211,7 @@ const RSEQ_FLAG_UNREGISTER = 1;
  * CPU and no preemption of a single thread, filling them once is the whole job.
  */
 const rseq: Syscall = (p) => {
-  const addr = p.arg(0), len = p.arg(1), flags = p.arg(2);
+  const addr = p.arg(0), len = p.int(1), flags = p.int(2);
   if (flags & RSEQ_FLAG_UNREGISTER) {
     if (p.rseqArea !== addr) return -E.INVAL;
     p.rseqArea = 0;
@@ -219,8 +230,8 @@ export const procCalls: [number, string, Syscall][] = [
   [24, 'sched_yield', () => 0],
   [35, 'nanosleep', (p) => sleepFor(p, p.arg(0))],
   [39, 'getpid', (p) => p.pid],
-  [60, 'exit', (p) => { p.exit(p.arg(0) & 0xff); return 0; }],
-  [62, 'kill', (p) => (p.arg(0) === p.pid || p.arg(0) === 0 ? signalSelf(p, p.arg(1)) : -E.SRCH)],
+  [60, 'exit', (p) => { p.exit(p.int(0) & 0xff); return 0; }],
+  [62, 'kill', (p) => (p.int(0) === p.pid || p.int(0) === 0 ? signalSelf(p, p.int(1)) : -E.SRCH)],
   [63, 'uname', uname],
   [96, 'gettimeofday', gettimeofday],
   [97, 'getrlimit', getrlimit],
@@ -228,19 +239,20 @@ export const procCalls: [number, string, Syscall][] = [
   [104, 'getgid', () => os.userInfo().gid],
   [107, 'geteuid', () => os.userInfo().uid],
   [108, 'getegid', () => os.userInfo().gid],
+  [99, 'sysinfo', sysinfo],
   [110, 'getppid', () => 1],
   [131, 'sigaltstack', sigaltstack],
   [158, 'arch_prctl', archPrctl],
   [186, 'gettid', (p) => p.pid],
-  [200, 'tkill', (p) => (p.arg(0) === p.pid ? signalSelf(p, p.arg(1)) : -E.SRCH)],
+  [200, 'tkill', (p) => (p.int(0) === p.pid ? signalSelf(p, p.int(1)) : -E.SRCH)],
   [201, 'time', time],
   [202, 'futex', futex],
   [204, 'sched_getaffinity', schedGetaffinity],
   [218, 'set_tid_address', (p) => p.pid],
   [228, 'clock_gettime', clockGettime],
   [230, 'clock_nanosleep', clockNanosleep],
-  [231, 'exit_group', (p) => { p.exit(p.arg(0) & 0xff); return 0; }],
-  [234, 'tgkill', (p) => (p.arg(0) === p.pid && p.arg(1) === p.pid ? signalSelf(p, p.arg(2)) : -E.SRCH)],
+  [231, 'exit_group', (p) => { p.exit(p.int(0) & 0xff); return 0; }],
+  [234, 'tgkill', (p) => (p.int(0) === p.pid && p.int(1) === p.pid ? signalSelf(p, p.int(2)) : -E.SRCH)],
   [273, 'set_robust_list', (p) => (p.arg(1) === 24 ? 0 : -E.INVAL)],
   [302, 'prlimit64', prlimit64],
   [318, 'getrandom', getrandom],

@@ -23,7 +23,7 @@ const OTHER_NAMES: Record<number, string> = {
   36: 'getitimer', 37: 'alarm', 38: 'setitimer', 40: 'sendfile', 41: 'socket', 42: 'connect', 56: 'clone', 57: 'fork',
   58: 'vfork', 59: 'execve', 61: 'wait4', 73: 'flock', 74: 'fsync', 75: 'fdatasync', 76: 'truncate', 77: 'ftruncate',
   78: 'getdents', 80: 'chdir', 81: 'fchdir', 84: 'rmdir', 86: 'link', 88: 'symlink', 90: 'chmod', 91: 'fchmod',
-  92: 'chown', 93: 'fchown', 95: 'umask', 98: 'getrusage', 99: 'sysinfo', 100: 'times', 101: 'ptrace',
+  92: 'chown', 93: 'fchown', 95: 'umask', 98: 'getrusage', 100: 'times', 101: 'ptrace',
   109: 'setpgid', 110: 'getppid', 111: 'getpgrp', 112: 'setsid', 137: 'statfs', 138: 'fstatfs', 157: 'prctl',
   160: 'setrlimit', 217: 'getdents64', 213: 'epoll_create', 229: 'clock_getres', 232: 'epoll_wait', 233: 'epoll_ctl',
   271: 'ppoll', 281: 'epoll_pwait', 283: 'timerfd_create', 290: 'eventfd2', 291: 'epoll_create1', 309: 'getcpu',
