@@ -1,6 +1,7 @@
 /** The -d trace: `in_asm` disassembles each instruction, `cpu` dumps registers before it. */
 import type { LinuxProcess } from '../linux/process.js';
 import { GPR64 } from '../cpu/regs.js';
+import { disassemble, formatBytes } from '../cpu/disasm.js';
 
 const hex = (v: number, w = 16): string => (v < 0 ? BigInt.asUintN(64, BigInt(v)) : BigInt(v)).toString(16).padStart(w, '0');
 
@@ -20,7 +21,8 @@ export function traceHook(items: string[], out: (line: string) => void): (p: Lin
       let text: string;
       try {
         const insn = p.interp.decodeOnly(cpu.rip);
-        text = `${insn.row.mn}`;
+        const bytes = p.mem.read(cpu.rip, insn.len) ?? new Uint8Array(0);
+        text = `${formatBytes(bytes).padEnd(30)} ${disassemble(insn, bytes, cpu.rip, cpu.mode)}`;
       } catch (e) {
         text = `(${(e as Error).message})`;
       }

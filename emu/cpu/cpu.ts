@@ -62,6 +62,10 @@ export class Cpu {
   fcw = 0x37f;
   fsw = 0;
   ftw = 0xffff;
+  /** Last non-control x87 instruction: its linear address, its operand's linear address, and opcode bits 10..0. */
+  fip = 0;
+  fdp = 0;
+  fop = 0;
 
   /** Scratch: the high dword of the last 64-bit value a helper returned. */
   hi = 0;
@@ -153,13 +157,18 @@ export class Cpu {
       hi += s === 0 ? regs[(i.index << 1) | 1] : (regs[(i.index << 1) | 1] << s);
     }
     if (i.asz === 8) {
+      // The FS/GS base is added modulo 2^64 before the canonical check (SDM Vol.3A §3.4.4).
+      if (i.seg === Seg.FS || i.seg === Seg.GS) {
+        const base = this.segBase[i.seg], baseHi = Math.floor(base / TWO32);
+        lo += base - baseHi * TWO32;
+        hi += baseHi;
+      }
       const carry = Math.floor(lo / TWO32);
       lo -= carry * TWO32;
       hi = (hi + carry) | 0;
       const sext = (hi << 16) >> 16;
       if (sext !== hi) this.nonCanonical(i.seg, i.base);
-      const lin = sext * TWO32 + lo;
-      return i.seg === Seg.FS || i.seg === Seg.GS ? this.canonical(lin + this.segBase[i.seg], i.seg) : lin;
+      return sext * TWO32 + lo;
     }
     const off = i.asz === 4 ? lo % TWO32 : lo % 65536;
     if (this.mode === Mode.Long64) {

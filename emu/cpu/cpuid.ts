@@ -6,7 +6,7 @@
  */
 export const enum Leaf1Edx {
   FPU = 1 << 0, TSC = 1 << 4, MSR = 1 << 5, CX8 = 1 << 8, APIC = 1 << 9, SEP = 1 << 11,
-  CMOV = 1 << 15, CLFSH = 1 << 19, FXSR = 1 << 24, SSE = 1 << 25, SSE2 = 1 << 26,
+  CMOV = 1 << 15, CLFSH = 1 << 19, MMX = 1 << 23, FXSR = 1 << 24, SSE = 1 << 25, SSE2 = 1 << 26,
 }
 export const enum Leaf1Ecx {
   SSE3 = 1 << 0, SSSE3 = 1 << 9, CX16 = 1 << 13, SSE41 = 1 << 19, SSE42 = 1 << 20,
@@ -17,8 +17,10 @@ export const enum Ext1Edx { SYSCALL = 1 << 11, NX = 1 << 20, RDTSCP = 1 << 27, L
 
 /** Feature bits; the instruction families that implement a feature set its bit here. */
 export const features = {
-  leaf1Edx: Leaf1Edx.TSC | Leaf1Edx.CX8 | Leaf1Edx.CMOV | Leaf1Edx.CLFSH,
-  leaf1Ecx: Leaf1Ecx.CX16 | Leaf1Ecx.MOVBE | Leaf1Ecx.POPCNT,
+  leaf1Edx: Leaf1Edx.FPU | Leaf1Edx.TSC | Leaf1Edx.CX8 | Leaf1Edx.CMOV | Leaf1Edx.CLFSH |
+    Leaf1Edx.MMX | Leaf1Edx.FXSR | Leaf1Edx.SSE | Leaf1Edx.SSE2,
+  leaf1Ecx: Leaf1Ecx.CX16 | Leaf1Ecx.MOVBE | Leaf1Ecx.POPCNT |
+    Leaf1Ecx.SSE3 | Leaf1Ecx.SSSE3 | Leaf1Ecx.SSE41 | Leaf1Ecx.SSE42,
   ext1Ecx: Ext1Ecx.LAHF | Ext1Ecx.ABM,
   ext1Edx: Ext1Edx.SYSCALL | Ext1Edx.NX | Ext1Edx.RDTSCP | Ext1Edx.LM,
 };

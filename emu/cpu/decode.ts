@@ -210,9 +210,10 @@ function pick(rows: OpRow[], modrm: number, rep: number, opsize: boolean): OpRow
     if (r.pfx !== undefined) {
       const want = rep !== 0 ? rep : opsize ? 0x66 : 0;
       if (r.pfx !== want) continue;
-      score += 4;
+      score += 8;
     }
-    if (r.rm !== undefined) score += 2;
+    if (r.rm !== undefined) score += 4;
+    if (r.digit !== undefined) score += 2;
     if (r.mod !== undefined) score += 1;
     if (score > bestScore) { best = r; bestScore = score; }
   }

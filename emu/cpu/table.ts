@@ -30,6 +30,11 @@
  *   C control reg         D debug reg        P/Q/N mmx          X ds:rsi  Y es:rdi
  *   sizes: b w d q v(16/32/64) z(16/32, sign-extended to 64) y(32/64) dq ps pd ss sd x
  *   fixed registers are written by name: AL, eAX (size v), CL, DX, 1
+ *   x87: M sizes t (80-bit real or BCD), e (14/28-byte FPU environment), f (94/108-byte
+ *   FPU state); STi is ST(i) from ModRM.rm (mod=3), ST0 the stack top
+ *   a register form and a memory form of different sizes are written reg/mem:
+ *   Ry/Mb (pextrb: r32/r64 or m8), Udq/Md (insertps: xmm or m32); a bare M has
+ *   no fixed size (lea, fxsave)
  */
 import type { Handler, Insn } from './insn.js';
 

@@ -197,7 +197,7 @@ function aluRows(): OpDef[] {
       { mn, code: 0x80, digit: op, ops: 'Eb,Ib', exec: aluEI, arg: op, lock, ...flags },
       { mn, code: 0x81, digit: op, ops: 'Ev,Iz', exec: aluEI, arg: op, lock, ...flags },
       { mn, code: 0x82, digit: op, ops: 'Eb,Ib', exec: aluEI, arg: op, lock, mode: 'i64', ...flags },
-      { mn, code: 0x83, digit: op, ops: 'Ev,Ib', exec: aluEI, arg: op, lock, ...flags },
+      { mn, code: 0x83, digit: op, ops: 'Ev,sIb', exec: aluEI, arg: op, lock, ...flags },
     );
   }
   return rows;

@@ -79,5 +79,5 @@ export const rows: OpDef[] = [
   { mn: 'loopne', code: 0xe0, ops: 'Jb', size: 'f64', exec: loop, arg: 0, end: true },
   { mn: 'loope', code: 0xe1, ops: 'Jb', size: 'f64', exec: loop, arg: 1, end: true },
   { mn: 'loop', code: 0xe2, ops: 'Jb', size: 'f64', exec: loop, arg: 2, end: true },
-  { mn: 'jrcxz', code: 0xe3, ops: 'Jb', size: 'f64', exec: loop, arg: 3, end: true },
+  { mn: 'jcxz|jecxz|jrcxz', code: 0xe3, ops: 'Jb', size: 'f64', exec: loop, arg: 3, end: true },
 ];

@@ -78,12 +78,12 @@ function enter(cpu: Cpu, i: Insn): void {
 export const rows: OpDef[] = [
   ...Array.from({ length: 8 }, (_, r): OpDef => ({ mn: 'push', code: 0x50 + r, ops: 'Zv', size: 'd64', exec: pushZ })),
   ...Array.from({ length: 8 }, (_, r): OpDef => ({ mn: 'pop', code: 0x58 + r, ops: 'Zv', size: 'd64', exec: popZ })),
-  { mn: 'push', code: 0x68, ops: 'Iz', size: 'd64', exec: pushI },
-  { mn: 'push', code: 0x6a, ops: 'Ib', size: 'd64', exec: pushI },
+  { mn: 'pushw|push|push', code: 0x68, ops: 'Iz', size: 'd64', exec: pushI },
+  { mn: 'pushw|push|push', code: 0x6a, ops: 'sIb', size: 'd64', exec: pushI },
   { mn: 'push', code: 0xff, digit: 6, ops: 'Ev', size: 'd64', exec: pushE },
   { mn: 'pop', code: 0x8f, digit: 0, ops: 'Ev', size: 'd64', exec: popE },
-  { mn: 'pushf|pushfd|pushfq', code: 0x9c, size: 'd64', exec: pushf },
-  { mn: 'popf|popfd|popfq', code: 0x9d, size: 'd64', exec: popf },
+  { mn: 'pushfw|pushf|pushf', code: 0x9c, size: 'd64', exec: pushf },
+  { mn: 'popfw|popf|popf', code: 0x9d, size: 'd64', exec: popf },
   { mn: 'leave', code: 0xc9, size: 'd64', exec: leave },
   { mn: 'enter', code: 0xc8, ops: 'Iw,Ib', size: 'd64', exec: enter },
 ];

@@ -98,6 +98,6 @@ const CODES = [0xa4, 0xa6, 0xaa, 0xac, 0xae];
 const OPS = [['Yb,Xb', 'Yv,Xv'], ['Xb,Yb', 'Xv,Yv'], ['Yb,AL', 'Yv,eAX'], ['AL,Xb', 'eAX,Xv'], ['AL,Yb', 'eAX,Yv']];
 
 export const rows: OpDef[] = NAMES.flatMap((mn, k): OpDef[] => [
-  { mn: mn + 'b', code: CODES[k], ops: OPS[k][0], exec: str, arg: k, wf: k === Kind.Cmps || k === Kind.Scas ? 'OSZAPC' : undefined },
-  { mn: `${mn}w|${mn}d|${mn}q`, code: CODES[k] + 1, ops: OPS[k][1], exec: str, arg: k, wf: k === Kind.Cmps || k === Kind.Scas ? 'OSZAPC' : undefined },
+  { mn, code: CODES[k], ops: OPS[k][0], exec: str, arg: k, wf: k === Kind.Cmps || k === Kind.Scas ? 'OSZAPC' : undefined },
+  { mn, code: CODES[k] + 1, ops: OPS[k][1], exec: str, arg: k, wf: k === Kind.Cmps || k === Kind.Scas ? 'OSZAPC' : undefined },
 ]);

@@ -51,6 +51,8 @@ export const rows: OpDef[] = [
   { mn: 'ud2', code: 0x0f0b, exec: ud, end: true },
   { mn: 'hlt', code: 0xf4, exec: privileged, end: true },
   { mn: 'lfence', code: 0x0fae, digit: 5, mod: 'reg', exec: fence },
+  // INCSSP is #UD while CR4.CET is clear (SDM Vol.2A INCSSP), here always.
+  { mn: 'incsspd|incsspd|incsspq', code: 0x0fae, pfx: 0xf3, digit: 5, mod: 'reg', ops: 'Ry', exec: ud },
   { mn: 'mfence', code: 0x0fae, digit: 6, mod: 'reg', exec: fence },
   { mn: 'sfence', code: 0x0fae, digit: 7, mod: 'reg', exec: fence },
   { mn: 'clflush', code: 0x0fae, digit: 7, mod: 'mem', ops: 'Mb', exec: fence },
