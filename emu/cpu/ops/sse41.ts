@@ -98,9 +98,9 @@ function blendv(cpu: Cpu, i: Insn): void {
 // ---- extract / insert -----------------------------------------------------------------
 
 /**
- * pextrb/pextrw/pextrd/pextrq/extractps r/m, xmm, imm8: arg is the element
- * size. A register destination is zero-extended (to 64 bits with REX.W);
- * memory gets just the element.
+ * pextrb/pextrw/pextrd/pextrq r/m, xmm, imm8: arg is the element size, 4
+ * meaning 8 (pextrq) with REX.W; extractps always moves a dword. A register
+ * destination is zero-extended; memory gets just the element.
  */
 function pextr(cpu: Cpu, i: Insn): void { extract(cpu, i, i.arg === 4 && i.osz === 8 ? 8 : i.arg); }
 function extractps(cpu: Cpu, i: Insn): void { extract(cpu, i, 4); }
