@@ -1,0 +1,81 @@
+/** emu run's own policies: signals as exits, determinism from --seed, traces kept off stdout. */
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runEmu } from './helpers/emu.js';
+
+const CRASH = 'test/fixtures/bin/crash-musl';
+const ENTROPY = 'test/fixtures/bin/entropy-musl';
+
+describe('a fault ends the program like the signal would', () => {
+  const cases: [string, number, RegExp][] = [
+    ['ill', 132, /^emu: SIGILL at rip=0x[0-9a-f]+ bytes=0f 0b [0-9a-f ]+\(#UD: ud2\)$/],
+    ['segv', 139, /^emu: SIGSEGV at rip=0x[0-9a-f]+ address=0x10 \(not mapped, write\)$/],
+    ['fpe', 136, /^emu: SIGFPE at rip=0x[0-9a-f]+ \(integer divide error\)$/],
+    ['abort', 134, /^emu: SIGABRT sent by the program to itself$/],
+    ['trap', 133, /^emu: SIGTRAP at rip=0x[0-9a-f]+ \(int3\)$/],
+  ];
+  for (const [what, status, line] of cases) {
+    it(`${what}: exit status ${status}, output so far kept, one line on stderr`, async () => {
+      const r = await runEmu(['run', CRASH, what]);
+      expect(r.status).toBe(status);
+      expect(r.stdout.toString()).toBe(`about to ${what}\n`);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr.trimEnd()).toMatch(line);
+    });
+  }
+});
+
+describe('determinism', () => {
+  it('the same seed gives the same AT_RANDOM, getrandom, clocks and TSC', async () => {
+    const a = await runEmu(['run', '--seed', '42', ENTROPY]);
+    const b = await runEmu(['run', '--seed', '42', ENTROPY]);
+    expect(a.status).toBe(0);
+    expect(a.stdout.toString()).toBe(b.stdout.toString());
+  });
+
+  it('a different seed gives different AT_RANDOM and getrandom bytes', async () => {
+    const a = (await runEmu(['run', '--seed', '1', ENTROPY])).stdout.toString().split('\n');
+    const b = (await runEmu(['run', '--seed', '2', ENTROPY])).stdout.toString().split('\n');
+    expect(a[0]).toMatch(/^AT_RANDOM [0-9a-f]{32}$/);
+    expect(a[0]).not.toBe(b[0]);
+    expect(a[1]).not.toBe(b[1]);
+  });
+
+  it('virtual time starts at the epoch 2026-01-01 and advances with instructions', async () => {
+    const out = (await runEmu(['run', ENTROPY])).stdout.toString();
+    const mono = Number(/monotonic (\S+)/.exec(out)![1]);
+    const real = Number(/realtime (\S+)/.exec(out)![1]);
+    expect(mono).toBeGreaterThan(0);
+    expect(mono).toBeLessThan(0.01);
+    expect(real - mono).toBeCloseTo(1767225600, 3);
+  });
+
+  it('--host-time reads the host clock', async () => {
+    const before = Date.now() / 1000;
+    const out = (await runEmu(['run', '--host-time', ENTROPY])).stdout.toString();
+    const real = Number(/realtime (\S+)/.exec(out)![1]);
+    expect(real).toBeGreaterThanOrEqual(Math.floor(before));
+    expect(real).toBeLessThan(before + 3600);
+  });
+});
+
+describe('tracing', () => {
+  it('-d in_asm,cpu -D FILE writes the trace to FILE and leaves stdout alone', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'emu-trace-')), 'trace.txt');
+    const r = await runEmu(['run', '-d', 'in_asm,cpu', '-D', file, 'test/fixtures/bin/hello-musl']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toBe('Hello, world!\n');
+    const trace = fs.readFileSync(file, 'utf8');
+    expect(trace).toMatch(/^0x0000000000401[0-9a-f]{3}:  48 31 ed +xor {4}rbp,rbp$/m);
+    expect(trace).toMatch(/^RIP=0000000000401[0-9a-f]{3} RFL=/m);
+    expect(trace).toMatch(/ syscall$/m);
+  });
+
+  it('an unknown trace item is refused', async () => {
+    const r = await runEmu(['run', '-d', 'everything', 'test/fixtures/bin/hello-musl']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/-d: unknown item 'everything'/);
+  });
+});
