@@ -1,9 +1,14 @@
 /**
  * The interpreter loop with its decode cache. Decoded instructions are kept
- * per physical page and mode; a write to a page that holds decoded code drops
- * that page's cache (the MMU routes such writes through its slow path), so
- * self-modifying code behaves as on hardware, where a store is seen by the
- * next fetch after a branch.
+ * per physical page and mode, grouped into basic blocks: straight-line runs
+ * that end at a branch (a row marked `end`), at the end of the page, or after
+ * MAX_BLOCK instructions. Executing a block walks its array with no
+ * per-instruction cache lookup.
+ *
+ * A write to a page that holds decoded code drops that page's cache (the MMU
+ * routes such writes through its slow path) and bumps `epoch`, which ends the
+ * running block, so self-modifying code behaves as on hardware: the store is
+ * seen by the next instruction fetched.
  */
 import { Cpu } from './cpu.js';
 import { Decoder, type Mode } from './decode.js';
@@ -11,7 +16,21 @@ import { Insn } from './insn.js';
 import { CpuFault } from './fault.js';
 import type { OpTable } from './table.js';
 
-type PageCode = (Insn | undefined)[];
+const PAGE = 4096;
+const RECENT = 64;
+const MAX_BLOCK = 64;
+
+class Block {
+  readonly insns: Insn[] = [];
+  /** Byte offset of each instruction's end from the block's start. */
+  readonly ends: number[] = [];
+}
+
+/** One physical page's decoded code: instructions and blocks by page offset. */
+class PageCode {
+  readonly insns = new Array<Insn | undefined>(PAGE).fill(undefined);
+  readonly blocks = new Array<Block | undefined>(PAGE).fill(undefined);
+}
 
 export class Interpreter {
   private readonly decoder: Decoder;
@@ -20,10 +39,13 @@ export class Interpreter {
   private readonly spill = new Map<number, number>();
   private readonly codePages = new Set<number>();
   private cachedMode = 0;
-  // The page RIP was last on; valid while the MMU's translation generation is unchanged.
-  private curLinPage = NaN;
-  private curCode: PageCode = [];
-  private curGen = -1;
+  // Recently executed linear pages and their code, direct-mapped; valid
+  // while the MMU's translation generation is unchanged (`recentGen`).
+  private readonly recentLin = new Float64Array(RECENT).fill(NaN);
+  private readonly recentCode: PageCode[] = new Array<PageCode>(RECENT).fill(new PageCode());
+  private recentGen = -1;
+  /** Bumped whenever decoded code is dropped; a running block stops at the next instruction. */
+  private epoch = 0;
   /** Set by a handler (exit, halt) to leave `run` after the current instruction. */
   stopRequested = false;
 
@@ -34,33 +56,20 @@ export class Interpreter {
   }
 
   /**
-   * Runs up to `budget` instructions. A fault restores RIP to the faulting
-   * instruction and is passed to `onFault`, which either fixes things up
-   * (e.g. maps a page) and returns, or stops the run.
+   * Runs up to `budget` instructions (fewer if stopped). A
+   * fault restores RIP to the faulting instruction and is passed to
+   * `onFault`, which either fixes things up (e.g. maps a page) and returns,
+   * or stops the run. Returns the number of instructions retired.
    */
   run(budget: number, onFault: (f: CpuFault) => void): number {
     const cpu = this.cpu;
-    const mmu = cpu.mmu;
-    let done = 0;
+    const start = cpu.icount;
     this.stopRequested = false;
-    while (done < budget && !this.stopRequested) {
+    while (cpu.icount - start < budget && !this.stopRequested) {
       try {
-        while (done < budget && !this.stopRequested) {
+        while (cpu.icount - start < budget && !this.stopRequested) {
           const rip = cpu.rip;
-          const off = rip & 0xfff;
-          const linPage = rip - off;
-          let code = this.curCode;
-          if (linPage !== this.curLinPage || this.curGen !== mmu.gen) {
-            code = this.codeFor(mmu.fetchPhys(rip) - off);
-            this.curLinPage = linPage; this.curCode = code; this.curGen = mmu.gen;
-          }
-          let insn = code[off];
-          if (insn === undefined) insn = this.decodeAt(rip, code, off);
-          cpu.ip = rip;
-          cpu.rip = rip + insn.len;
-          insn.exec(cpu, insn);
-          cpu.icount++;
-          done++;
+          this.execute(this.blockAt(rip), rip, budget - (cpu.icount - start));
         }
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
@@ -68,13 +77,50 @@ export class Interpreter {
         onFault(e);
       }
     }
-    return done;
+    return cpu.icount - start;
+  }
+
+  private blockAt(rip: number): Block {
+    const off = rip & 0xfff;
+    const linPage = rip - off;
+    const mmu = this.cpu.mmu;
+    if (this.recentGen !== mmu.gen) { this.recentLin.fill(NaN); this.recentGen = mmu.gen; }
+    const slot = (rip >>> 12) & (RECENT - 1);
+    let code = this.recentCode[slot];
+    if (this.recentLin[slot] !== linPage) {
+      code = this.codeFor(mmu.fetchPhys(rip) - off);
+      this.recentLin[slot] = linPage; this.recentCode[slot] = code;
+    }
+    return code.blocks[off] ?? this.buildBlock(rip, code, off);
+  }
+
+  /**
+   * Executes up to `limit` instructions of a block. The retired count goes
+   * up after each instruction, so a fault leaves it exact; a store into
+   * decoded code ends the block early.
+   */
+  private execute(b: Block, rip: number, limit: number): void {
+    const cpu = this.cpu;
+    const epoch = this.epoch;
+    const insns = b.insns, ends = b.ends;
+    const n = Math.min(insns.length, limit);
+    let start = 0;
+    for (let k = 0; k < n; k++) {
+      const insn = insns[k];
+      cpu.ip = rip + start;
+      cpu.rip = rip + ends[k];
+      insn.exec(cpu, insn);
+      cpu.icount++;
+      if (this.epoch !== epoch) return;
+      start = ends[k];
+    }
   }
 
   /** Forgets all decoded code (after memory was changed behind the MMU's back). */
   flushCode(): void {
     this.pages.clear(); this.spill.clear(); this.codePages.clear();
-    this.curLinPage = NaN;
+    this.recentLin.fill(NaN);
+    this.epoch++;
   }
 
   /** Decodes the instruction at a linear address without executing it (for traces). */
@@ -92,12 +138,39 @@ export class Interpreter {
     }
     let code = this.pages.get(physPage);
     if (code === undefined) {
-      code = new Array<Insn | undefined>(4096).fill(undefined);
+      code = new PageCode();
       this.pages.set(physPage, code);
       this.codePages.add(physPage);
       this.cpu.mmu.unmapWritesTo(physPage);
     }
     return code;
+  }
+
+  /**
+   * Decodes forward from `off` to the end of the basic block (or of the
+   * page). Only the first instruction may fault here: a later one that
+   * cannot be decoded ends the block, and faults when execution reaches it.
+   */
+  private buildBlock(rip: number, code: PageCode, off: number): Block {
+    const b = new Block();
+    let o = off;
+    for (;;) {
+      let insn = code.insns[o];
+      if (insn === undefined) {
+        try {
+          insn = this.decodeAt(rip + (o - off), code, o);
+        } catch (e) {
+          if (b.insns.length === 0 || !(e instanceof CpuFault)) throw e;
+          break;
+        }
+      }
+      b.insns.push(insn);
+      o += insn.len;
+      b.ends.push(o - off);
+      if (insn.row.end || o >= PAGE || b.insns.length >= MAX_BLOCK) break;
+    }
+    code.blocks[off] = b;
+    return b;
   }
 
   private decodeAt(rip: number, code: PageCode, off: number): Insn {
@@ -110,7 +183,7 @@ export class Interpreter {
       if (page !== startPhys && !this.spill.has(page)) { this.spill.set(page, startPhys); this.codeFor(page); }
       return mmu.phys.read8(p);
     }, this.cpu.mode as Mode, insn);
-    code[off] = insn;
+    code.insns[off] = insn;
     return insn;
   }
 
@@ -123,6 +196,7 @@ export class Interpreter {
       this.pages.delete(prev);
       this.codePages.delete(prev);
     }
-    this.curLinPage = NaN;
+    this.recentLin.fill(NaN);
+    this.epoch++;
   }
 }
