@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runEmu } from './helpers/emu.js';
+import { spawnSync } from 'node:child_process';
+import { runEmu, ROOT } from './helpers/emu.js';
 
 const CRASH = 'test/fixtures/bin/crash-musl';
 const ENTROPY = 'test/fixtures/bin/entropy-musl';
@@ -77,5 +78,19 @@ describe('tracing', () => {
     const r = await runEmu(['run', '-d', 'everything', 'test/fixtures/bin/hello-musl']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/-d: unknown item 'everything'/);
+  });
+});
+
+describe('inherited descriptors', () => {
+  it('output redirected to a file continues at the offset the shell left it at', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-offset-'));
+    const file = path.join(dir, 'out.txt');
+    const fd = fs.openSync(file, 'w');
+    fs.writeSync(fd, 'before\n');
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/emu.mjs'), 'run', 'test/fixtures/bin/hello-musl'], { cwd: ROOT, stdio: ['ignore', fd, fd], env: {} });
+    fs.writeSync(fd, 'after\n');
+    fs.closeSync(fd);
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toBe('before\nHello, world!\nafter\n');
   });
 });

@@ -35,8 +35,6 @@ class PageCode {
 export class Interpreter {
   private readonly decoder: Decoder;
   private readonly pages = new Map<number, PageCode>();
-  /** Pages whose last instruction continues on the key page. */
-  private readonly spill = new Map<number, number>();
   private readonly codePages = new Set<number>();
   private cachedMode = 0;
   // Recently executed linear pages and their code, direct-mapped; valid
@@ -69,6 +67,8 @@ export class Interpreter {
       try {
         while (cpu.icount - start < budget && !this.stopRequested) {
           const rip = cpu.rip;
+          // Set before the fetch: a fault while fetching or decoding restarts here.
+          cpu.ip = rip;
           this.execute(this.blockAt(rip), rip, budget - (cpu.icount - start));
         }
       } catch (e) {
@@ -118,7 +118,7 @@ export class Interpreter {
 
   /** Forgets all decoded code (after memory was changed behind the MMU's back). */
   flushCode(): void {
-    this.pages.clear(); this.spill.clear(); this.codePages.clear();
+    this.pages.clear(); this.codePages.clear();
     this.recentLin.fill(NaN);
     this.epoch++;
   }
@@ -169,33 +169,27 @@ export class Interpreter {
       b.ends.push(o - off);
       if (insn.row.end || o >= PAGE || b.insns.length >= MAX_BLOCK) break;
     }
-    code.blocks[off] = b;
+    // A block ending in a page-crossing instruction is rebuilt each time (see decodeAt).
+    if (o <= PAGE) code.blocks[off] = b;
     return b;
   }
 
+  /**
+   * Decodes one instruction. One that continues onto the next page is not
+   * cached: its second page may be unmapped or remapped independently, so it
+   * is fetched (and translated) afresh every time.
+   */
   private decodeAt(rip: number, code: PageCode, off: number): Insn {
     const insn = new Insn();
     const mmu = this.cpu.mmu;
-    const startPhys = mmu.fetchPhys(rip) - off;
-    this.decoder.decode((k) => {
-      const p = mmu.fetchPhys(rip + k);
-      const page = p - (p & 0xfff);
-      if (page !== startPhys && !this.spill.has(page)) { this.spill.set(page, startPhys); this.codeFor(page); }
-      return mmu.phys.read8(p);
-    }, this.cpu.mode as Mode, insn);
-    code.insns[off] = insn;
+    this.decoder.decode((k) => mmu.phys.read8(mmu.fetchPhys(rip + k)), this.cpu.mode as Mode, insn);
+    if (off + insn.len <= PAGE) code.insns[off] = insn;
     return insn;
   }
 
   private invalidate(physPage: number): void {
     this.pages.delete(physPage);
     this.codePages.delete(physPage);
-    const prev = this.spill.get(physPage);
-    if (prev !== undefined) {
-      this.spill.delete(physPage);
-      this.pages.delete(prev);
-      this.codePages.delete(prev);
-    }
     this.recentLin.fill(NaN);
     this.epoch++;
   }

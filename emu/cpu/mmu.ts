@@ -83,6 +83,7 @@ export class Mmu {
 
   flushAll(): void {
     this.gen++;
+    this.largePagesCached = false;
     this.rTag.fill(NaN); this.wTag.fill(NaN); this.xTag.fill(NaN);
   }
 
@@ -96,7 +97,12 @@ export class Mmu {
     }
   }
 
+  /**
+   * INVLPG. Large pages are cached as 4 KiB slices, so invalidating one
+   * means flushing them all (any of its slices may be anywhere in the TLB).
+   */
   invlpg(lin: number): void {
+    if (this.largePagesCached) { this.flushAll(); return; }
     this.gen++;
     const i = (lin >>> 12) & TLB_MASK;
     const page = lin - (lin & 0xfff);
@@ -108,6 +114,17 @@ export class Mmu {
   /** Drops write translations to a physical page, so that writes to it take the slow path. */
   unmapWritesTo(physPage: number): void {
     for (let i = 0; i < TLB_SIZE; i++) if (this.wPhys[i] === physPage && this.wTag[i] === this.wTag[i]) this.wTag[i] = NaN;
+  }
+
+  /** A 2 MiB or 1 GiB translation has been cached since the last full flush. */
+  private largePagesCached = false;
+
+  /**
+   * Host-side writes to guest RAM (a kernel copying into user memory, DMA)
+   * bypass the store path, so they report here to drop decoded code.
+   */
+  notifyWrite(physPage: number): void {
+    if (this.codePages !== null && this.codePages.has(physPage) && this.onCodeWrite) this.onCodeWrite(physPage);
   }
 
   /** Called by the slow write path when a write lands on a page holding decoded code. */
@@ -234,6 +251,8 @@ export class Mmu {
       this.fill(page, p, access, false);
       return p + off;
     }
+    // A non-canonical address never reaches the page walk (SDM Vol.3A §4.5): #GP(0).
+    if (lin < -140737488355328 || lin >= 140737488355328) throw new CpuFault(Vector.GP, 0, 0, 'non-canonical address');
     const user = this.cplValue === 3;
     const write = access === Access.Write;
     let table = this.cr3 - (this.cr3 % 4096);
@@ -262,6 +281,7 @@ export class Mmu {
         // address (and bit 12 of the entry is PAT, not an address bit).
         const size = 2 ** shift;
         frame = addr - (addr % size) + (page - Math.floor(page / size) * size);
+        if (level > 0) this.largePagesCached = true;
         global = (lo & Pte.G) !== 0;
         break;
       }

@@ -20,6 +20,11 @@ const MMAP_TOP = 0x7ffff7fff000;
 const USER_END = 0x800000000000;
 const TWO32 = 4294967296;
 const XD_HI = 1 << 31;
+/**
+ * A software bit (PTE bit 9, ignored by the MMU) on a not-present entry: the
+ * page is PROT_NONE but keeps its frame, as Linux's _PAGE_PROTNONE does.
+ */
+const PTE_PROTNONE = 1 << 9;
 
 export class OutOfMemory extends Error {}
 
@@ -41,7 +46,11 @@ export class AddressSpace {
   /** A zeroed physical page. */
   allocPage(): number {
     const p = this.freePages.pop();
-    if (p !== undefined) { this.phys.bytes.fill(0, p, p + PAGE); return p; }
+    if (p !== undefined) {
+      this.phys.bytes.fill(0, p, p + PAGE);
+      this.mmu.notifyWrite(p);
+      return p;
+    }
     if (this.nextFree + PAGE > this.phys.size) throw new OutOfMemory('guest physical memory exhausted (raise -m)');
     const q = this.nextFree;
     this.nextFree += PAGE;
@@ -73,18 +82,19 @@ export class AddressSpace {
     return table + (Math.floor(lin / PAGE) & 511) * 8;
   }
 
-  /** Physical frame mapped at `lin`, or -1. */
+  /** Physical frame held at `lin` (mapped, or kept under PROT_NONE), or -1. */
   frameAt(lin: number): number {
     const ea = this.pteAddr(lin, false);
     if (ea < 0) return -1;
     const lo = this.phys.read32(ea);
-    if (!(lo & Pte.P)) return -1;
+    if (!(lo & (Pte.P | PTE_PROTNONE))) return -1;
     return (this.phys.read32(ea + 4) & 0xfffff) * TWO32 + (lo >>> 12) * PAGE;
   }
 
   private setPte(lin: number, frame: number, prot: number): void {
     const ea = this.pteAddr(lin, true);
-    let lo = (frame % TWO32) | Pte.P | Pte.US;
+    let lo = (frame % TWO32) | Pte.US;
+    lo |= prot === Prot.None ? PTE_PROTNONE : Pte.P;
     if (prot & Prot.Write) lo |= Pte.RW;
     const hi = Math.floor(frame / TWO32) | (prot & Prot.Exec ? 0 : XD_HI);
     this.phys.write32(ea, lo);
@@ -96,7 +106,7 @@ export class AddressSpace {
     const ea = this.pteAddr(lin, false);
     if (ea < 0) return;
     const lo = this.phys.read32(ea);
-    if (lo & Pte.P) {
+    if (lo & (Pte.P | PTE_PROTNONE)) {
       this.freePages.push((this.phys.read32(ea + 4) & 0xfffff) * TWO32 + (lo >>> 12) * PAGE);
       this.phys.write32(ea, 0);
       this.phys.write32(ea + 4, 0);
@@ -153,9 +163,7 @@ export class AddressSpace {
       if (v.end > end) out.push({ ...v, start: end });
       for (let p = s; p < e; p += PAGE) {
         const f = this.frameAt(p);
-        if (f < 0) continue;
-        if (prot === Prot.None) this.clearPte(p);
-        else this.setPte(p, f, prot);
+        if (f >= 0) this.setPte(p, f, prot);
       }
     }
     this.vmas.length = 0;
@@ -233,6 +241,7 @@ export class AddressSpace {
       if (p < 0) return false;
       const n = Math.min(data.length - done, PAGE - ((lin + done) & 0xfff));
       this.phys.bytes.set(data.subarray(done, done + n), p);
+      this.mmu.notifyWrite(p - (p & 0xfff));
       done += n;
     }
     return true;

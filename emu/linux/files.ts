@@ -26,18 +26,20 @@ export class OpenFile {
   get isTty(): boolean { return this.hostFd >= 0 && tty.isatty(this.hostFd); }
 }
 
-export const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_NOCTTY = 0x100,
-  O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000;
+export const O_ACCMODE = 3, O_WRONLY = 1, O_APPEND = 0x400, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
 
 export class FdTable {
   private readonly fds: (OpenFile | undefined)[] = [];
   private readonly cloexec = new Set<number>();
 
+  /**
+   * The standard descriptors are the host's own, and their file offset is
+   * shared with whoever else holds them (the shell, a parent's stderr), so
+   * they always use the host's offset: no positional I/O, no lseek here.
+   */
   constructor() {
     for (let fd = 0; fd < 3; fd++) {
-      let seekable = false;
-      try { seekable = fs.fstatSync(fd).isFile(); } catch { /* closed std stream */ }
-      this.fds[fd] = new OpenFile(fd, `/dev/fd/${fd}`, fd === 0 ? 0 : O_WRONLY, seekable, false);
+      this.fds[fd] = new OpenFile(fd, `/dev/fd/${fd}`, fd === 0 ? 0 : O_WRONLY, false, false);
     }
   }
 

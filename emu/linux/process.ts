@@ -15,6 +15,7 @@ import { opTable } from '../cpu/opcodes.js';
 import { CpuFault, Vector } from '../cpu/fault.js';
 import { R, Seg } from '../cpu/regs.js';
 import { features } from '../cpu/cpuid.js';
+import { F } from '../cpu/flags.js';
 import { AddressSpace, PAGE, Prot, STACK_SIZE, STACK_TOP } from './addrspace.js';
 import { parseElf, PF, PT, type ElfImage } from './elf.js';
 import { FdTable } from './files.js';
@@ -126,6 +127,8 @@ export class LinuxProcess {
     this.mem.map(STACK_TOP - STACK_SIZE, STACK_TOP, Prot.Read | Prot.Write, 'stack');
     this.buildStack(bias);
     this.cpu.rip = img.entry + bias;
+    // User code runs with interrupts enabled (IF), as under Linux.
+    this.cpu.setFlags(F.IF);
   }
 
   /**
@@ -199,14 +202,16 @@ export class LinuxProcess {
 
   private onFault(f: CpuFault): void {
     if (f.vector === Vector.PF && this.mem.fault(f)) return;
-    const rip = `rip=0x${this.cpu.rip.toString(16)}`;
+    const rip = `rip=${hex64(this.cpu.rip)}`;
     switch (f.vector) {
       case Vector.UD: this.kill(4, `at ${rip} bytes=${this.bytesAt(this.cpu.rip)} (${f.message})`); break;
       case Vector.DE: this.kill(8, `at ${rip} (integer divide error)`); break;
       case Vector.XM: case Vector.MF: this.kill(8, `at ${rip} (${f.message})`); break;
       case Vector.BP: this.kill(5, `at ${rip} (int3)`); break;
-      case Vector.PF: this.kill(11, `at ${rip} address=0x${f.address.toString(16)} (${f.errorCode & 1 ? 'protection' : 'not mapped'}, ${f.errorCode & 2 ? 'write' : f.errorCode & 16 ? 'fetch' : 'read'})`); break;
+      case Vector.PF: this.kill(11, `at ${rip} address=${hex64(f.address)} (${f.errorCode & 1 ? 'protection' : 'not mapped'}, ${f.errorCode & 2 ? 'write' : f.errorCode & 16 ? 'fetch' : 'read'})`); break;
       case Vector.AC: this.kill(7, `at ${rip} (alignment check)`); break;
+      // Linux sends SIGBUS for a stack-segment fault (arch/x86/kernel/traps.c).
+      case Vector.SS: this.kill(7, `at ${rip} (${f.message})`); break;
       default: this.kill(11, `at ${rip} (${f.message})`); break;
     }
   }
@@ -232,3 +237,8 @@ export class LinuxProcess {
 }
 
 const ARG_REGS = [R.DI, R.SI, R.DX, R.R10, R.R8, R.R9];
+
+/** A signed canonical address as the u64 hex a user expects. */
+function hex64(v: number): string {
+  return '0x' + BigInt.asUintN(64, BigInt(v)).toString(16);
+}

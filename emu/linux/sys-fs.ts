@@ -77,7 +77,8 @@ function readInto(p: LinuxProcess, f: OpenFile, buf: number, len: number, at: nu
 }
 
 function writeFrom(p: LinuxProcess, f: OpenFile, buf: number, len: number, at: number | null): number {
-  if ((f.flags & O_ACCMODE) === 0 && f.hostFd > 2) return -E.BADF;
+  // Read-only descriptors refuse writes; the inherited stdin is left to the host to judge.
+  if ((f.flags & O_ACCMODE) === 0 && f.hostFd !== 0) return -E.BADF;
   const data = p.mem.read(buf, Math.min(len, MAX_IO));
   if (data === null) return -E.FAULT;
   if (f.pipe) {
@@ -320,8 +321,9 @@ function renameAt(p: LinuxProcess, olddir: number, oldAddr: number, newdir: numb
   return pathOp(p, newdir, newAddr, (to) => fs.renameSync(from, to));
 }
 
-const pipe2: Syscall = (p) => {
-  const flags = p.int(1);
+const pipe2: Syscall = (p) => pipe2Flags(p, p.int(1));
+
+function pipe2Flags(p: LinuxProcess, flags: number): number {
   const shared = { data: [] as number[], readers: 1, writers: 1 };
   const r = new OpenFile(-1, 'pipe:', 0 | (flags & O_NONBLOCK), false, false, 'r');
   const w = new OpenFile(-1, 'pipe:', O_WRONLY | (flags & O_NONBLOCK), false, false, 'w');
@@ -334,7 +336,7 @@ const pipe2: Syscall = (p) => {
   const b = new Uint8Array(8), dv = new DataView(b.buffer);
   dv.setInt32(0, rfd, true); dv.setInt32(4, wfd, true);
   return p.mem.write(p.arg(0), b) ? 0 : -E.FAULT;
-};
+}
 
 export const fsCalls: [number, string, Syscall][] = [
   [0, 'read', read],
@@ -350,6 +352,7 @@ export const fsCalls: [number, string, Syscall][] = [
   [18, 'pwrite64', pwrite64],
   [19, 'readv', (p) => vectored(p, false)],
   [20, 'writev', (p) => vectored(p, true)],
+  [22, 'pipe', (p) => pipe2Flags(p, 0)],
   [21, 'access', (p) => accessAt(p, AT_FDCWD, p.arg(0), p.int(1))],
   [32, 'dup', (p) => p.files.dup(p.int(0), -1, 0, false)],
   [33, 'dup2', (p) => p.files.get(p.int(0)) ? p.files.dup(p.int(0), p.int(1), 0, false) : -E.BADF],

@@ -57,10 +57,9 @@ function mmap(p: LinuxProcess): number {
   p.mem.map(start, start + size, prot, data ? 'file' : 'anon');
   if (data) {
     for (let k = 0; k < size; k += PAGE) {
-      const frame = p.mem.populate(start + k, prot === Prot.None ? Prot.Read : prot);
+      const frame = p.mem.populate(start + k, prot);
       p.phys.bytes.set(data.subarray(k, k + PAGE), frame);
     }
-    if (prot === Prot.None) p.mem.protect(start, start + size, Prot.None);
   }
   return start;
 }

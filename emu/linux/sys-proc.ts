@@ -45,7 +45,9 @@ function signalSelf(p: LinuxProcess, sig: number): number {
 /** rt_sigaction(sig, act, oldact, sigsetsize): struct kernel_sigaction is 32 bytes on x86-64. */
 const rtSigaction: Syscall = (p) => {
   const sig = p.int(0), act = p.arg(1), old = p.arg(2);
-  if (sig < 1 || sig > NSIG || sig === 9 || sig === 19 || p.arg(3) !== 8) return -E.INVAL;
+  if (sig < 1 || sig > NSIG || p.arg(3) !== 8) return -E.INVAL;
+  // SIGKILL and SIGSTOP can be queried but not given an action.
+  if (act !== 0 && (sig === 9 || sig === 19)) return -E.INVAL;
   if (old !== 0 && !p.mem.write(old, p.sigactions.get(sig) ?? new Uint8Array(32))) return -E.FAULT;
   if (act !== 0) {
     const a = p.mem.read(act, 32);
@@ -59,10 +61,11 @@ const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const rtSigprocmask: Syscall = (p) => {
   const how = p.int(0), set = p.arg(1), old = p.arg(2);
   if (p.arg(3) !== 8) return -E.INVAL;
+  // The new set is read before the old one is written: they may be the same buffer.
+  const s = set !== 0 ? p.mem.read(set, 8) : null;
+  if (set !== 0 && s === null) return -E.FAULT;
   if (old !== 0 && !p.mem.write(old, p.sigmask.slice())) return -E.FAULT;
-  if (set !== 0) {
-    const s = p.mem.read(set, 8);
-    if (s === null) return -E.FAULT;
+  if (s !== null) {
     for (let k = 0; k < 8; k++) {
       if (how === SIG_BLOCK) p.sigmask[k] |= s[k];
       else if (how === SIG_UNBLOCK) p.sigmask[k] &= ~s[k];

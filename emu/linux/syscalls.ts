@@ -19,7 +19,7 @@ const table = new Map<number, [string, Syscall]>([...fsCalls, ...memCalls, ...pr
 
 /** Names of syscalls we do not implement, for the warning line. */
 const OTHER_NAMES: Record<number, string> = {
-  7: 'poll', 15: 'rt_sigreturn', 22: 'pipe', 23: 'select', 26: 'msync', 27: 'mincore', 29: 'shmget', 34: 'pause',
+  7: 'poll', 15: 'rt_sigreturn', 23: 'select', 26: 'msync', 27: 'mincore', 29: 'shmget', 34: 'pause',
   36: 'getitimer', 37: 'alarm', 38: 'setitimer', 40: 'sendfile', 41: 'socket', 42: 'connect', 56: 'clone', 57: 'fork',
   58: 'vfork', 59: 'execve', 61: 'wait4', 73: 'flock', 74: 'fsync', 75: 'fdatasync', 76: 'truncate', 77: 'ftruncate',
   78: 'getdents', 80: 'chdir', 81: 'fchdir', 84: 'rmdir', 86: 'link', 88: 'symlink', 90: 'chmod', 91: 'fchmod',

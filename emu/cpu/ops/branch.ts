@@ -29,14 +29,21 @@ function pushRip(cpu: Cpu, size: number, rip: number): void {
   cpu.push(size, rip | 0, size === 8 ? Math.floor(rip / 4294967296) | 0 : 0);
 }
 
+/** ret checks its target before releasing the stack, so a #GP leaves RSP as it was. */
 function ret(cpu: Cpu, i: Insn): void {
+  const sp = cpu.get64lo(R.SP), spHi = cpu.get64hi(R.SP);
   const lo = cpu.pop(i.osz), hi = i.osz === 8 ? cpu.hi : 0;
-  if (i.imm !== 0) {
-    const sp = cpu.regNum(R.SP) + (i.imm & 0xffff);
-    if (cpu.mode === Mode.Long64) cpu.set64(R.SP, sp | 0, Math.floor(sp / 4294967296) | 0);
-    else cpu.set32(R.SP, sp | 0);
+  try {
+    cpu.jumpTo(lo, hi);
+  } catch (e) {
+    cpu.set64(R.SP, sp, spHi);
+    throw e;
   }
-  cpu.jumpTo(lo, hi);
+  if (i.imm !== 0) {
+    const top = cpu.regNum(R.SP) + (i.imm & 0xffff);
+    if (cpu.mode === Mode.Long64) cpu.set64(R.SP, top | 0, Math.floor(top / 4294967296) | 0);
+    else cpu.set32(R.SP, top | 0);
+  }
 }
 
 /** loop/loope/loopne/jrcxz count in rCX at the address size (SDM Vol.2A LOOPcc). */

@@ -70,9 +70,10 @@ function enter(cpu: Cpu, i: Insn): void {
     cpu.push(size, frame, frameHi);
   }
   cpu.setReg(size, R.BP, frame, frameHi);
+  // The frame is allocated at the stack-address size (all of RSP in long mode), not the operand size.
   const sp = cpu.regNum(R.SP) - (i.imm & 0xffff);
-  if (size === 8) cpu.set64(R.SP, sp | 0, Math.floor(sp / 4294967296) | 0);
-  else cpu.setReg(size, R.SP, sp | 0, 0);
+  if (cpu.mode === Mode.Long64) cpu.set64(R.SP, sp | 0, Math.floor(sp / 4294967296) | 0);
+  else cpu.set32(R.SP, sp | 0);
 }
 
 export const rows: OpDef[] = [
