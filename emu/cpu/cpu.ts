@@ -7,15 +7,13 @@
  * boundary travels as the low dword returned plus the high dword in `hi`.
  */
 import { F, Lazy, PARITY, SIGN, MASK } from './flags.js';
-import { Mmu } from './mmu.js';
+import { CANONICAL_LIMIT, Mmu } from './mmu.js';
 import { CpuFault, Vector } from './fault.js';
 import type { Insn } from './insn.js';
 import { Mode } from './decode.js';
 import { Seg, R } from './regs.js';
 
 const TWO32 = 4294967296;
-/** Canonical addresses lie in [-2^47, 2^47). */
-const CANONICAL_LIMIT = 140737488355328;
 
 /** Host services that system instructions need (the runner or the machine provides them). */
 export interface CpuHost {
@@ -202,7 +200,7 @@ export class Cpu {
     // Wrap modulo 2^64 first: a sum that wrapped may be canonical again.
     const m = ((lin % 18446744073709551616) + 18446744073709551616) % 18446744073709551616;
     const v = m >= 9223372036854775808 ? m - 18446744073709551616 : m;
-    if (v >= -140737488355328 && v < 140737488355328) return v;
+    if (v >= -CANONICAL_LIMIT && v < CANONICAL_LIMIT) return v;
     return this.nonCanonical(seg, -1);
   }
 
@@ -274,7 +272,7 @@ export class Cpu {
   }
 
   private canonicalStack(lin: number): number {
-    if (lin >= -140737488355328 && lin < 140737488355328) return lin;
+    if (lin >= -CANONICAL_LIMIT && lin < CANONICAL_LIMIT) return lin;
     throw new CpuFault(Vector.SS, 0, 0, 'non-canonical stack address');
   }
 
@@ -298,7 +296,7 @@ export class Cpu {
   jumpRel(disp: number, osz: number): void {
     const t = this.rip + disp;
     if (this.mode === Mode.Long64) {
-      if (t < -140737488355328 || t >= 140737488355328) throw new CpuFault(Vector.GP, 0, 0, 'non-canonical branch target');
+      if (t < -CANONICAL_LIMIT || t >= CANONICAL_LIMIT) throw new CpuFault(Vector.GP, 0, 0, 'non-canonical branch target');
       this.rip = t;
     } else {
       this.rip = osz === 2 ? ((t % 65536) + 65536) % 65536 : ((t % TWO32) + TWO32) % TWO32;

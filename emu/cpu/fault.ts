@@ -52,12 +52,3 @@ export class CpuFault extends Error {
     super(`${VECTOR_NAMES[vector] ?? `vector ${vector}`}${detail ? ': ' + detail : ''}`);
   }
 }
-
-export function fault(vector: number, errorCode = -1, detail = ''): never {
-  throw new CpuFault(vector, errorCode, 0, detail);
-}
-
-/** #UD for an encoding the decoder or interpreter does not implement. */
-export function undefinedOpcode(detail = ''): never {
-  throw new CpuFault(Vector.UD, -1, 0, detail);
-}

@@ -1,8 +1,9 @@
 /**
- * RFLAGS bits (SDM Vol.1 §3.4.3, Figure 3-8) and the lazy evaluation of the
- * six arithmetic flags. An ALU instruction records what it did (operation,
- * width, operands, result) and the flags are derived only when something reads
- * them; most results are overwritten before any flag is looked at.
+ * RFLAGS bits (SDM Vol.1 §3.4.3, Figure 3-8) and the vocabulary of lazy
+ * flags. An ALU instruction records what it did (operation, width, operands,
+ * result: Cpu.setLazy) and the flags are derived only when something reads
+ * them (Cpu.cf/zf/…/getFlags); most results are overwritten before any flag
+ * is looked at.
  *
  *   21  20  19  18 17 16 15 14 13..12 11 10  9  8  7  6  5  4  3  2  1  0
  *  ┌──┬───┬───┬──┬──┬──┬──┬──┬──────┬──┬──┬──┬──┬──┬──┬──┬──┬──┬──┬──┬──┐

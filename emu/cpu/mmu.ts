@@ -39,6 +39,8 @@ const TLB_BITS = 10;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
+/** Canonical linear addresses lie in [-2^47, 2^47) in signed form. */
+export const CANONICAL_LIMIT = 140737488355328;
 
 export class Mmu {
   /** CR3 page-table base (physical). */
@@ -252,7 +254,7 @@ export class Mmu {
       return p + off;
     }
     // A non-canonical address never reaches the page walk (SDM Vol.3A §4.5): #GP(0).
-    if (lin < -140737488355328 || lin >= 140737488355328) throw new CpuFault(Vector.GP, 0, 0, 'non-canonical address');
+    if (lin < -CANONICAL_LIMIT || lin >= CANONICAL_LIMIT) throw new CpuFault(Vector.GP, 0, 0, 'non-canonical address');
     const user = this.cplValue === 3;
     const write = access === Access.Write;
     let table = this.cr3 - (this.cr3 % 4096);

@@ -9,7 +9,6 @@ import { Interpreter } from './interp.js';
 import { opTable } from './opcodes.js';
 import type { CpuFault } from './fault.js';
 
-const TWO32 = 4294967296;
 
 export class Sandbox {
   readonly phys: PhysMem;
@@ -65,6 +64,4 @@ export class Sandbox {
     return n;
   }
 
-  get ripNumber(): number { return this.cpu.rip; }
-  static toBig(lo: number, hi: number): bigint { return BigInt(hi >>> 0) * BigInt(TWO32) + BigInt(lo >>> 0); }
 }

@@ -13,6 +13,7 @@
  * the result index, as box64's Intel mode models them; lzcnt clears OF SF AF PF.
  */
 import type { Cpu } from '../cpu.js';
+import { CANONICAL_LIMIT } from '../mmu.js';
 import type { Insn } from '../insn.js';
 import type { OpDef } from '../table.js';
 import { F, PARITY } from '../flags.js';
@@ -21,7 +22,7 @@ import { Mode } from '../decode.js';
 import { R, Seg } from '../regs.js';
 
 const TWO32 = 4294967296;
-const CANON = 140737488355328; // 2^47: canonical addresses lie in [-CANON, CANON)
+const CANON = CANONICAL_LIMIT;
 
 const enum BitOp { Test = 0, Set, Reset, Complement }
 

@@ -106,10 +106,11 @@ function cmov(cpu: Cpu, i: Insn): void {
 
 function setcc(cpu: Cpu, i: Insn): void { cpu.writeE(i, 1, cpu.cond(i.arg) ? 1 : 0, 0); }
 
+const swap32 = (v: number): number => ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+
 function bswap(cpu: Cpu, i: Insn): void {
-  const swap = (v: number): number => ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
-  if (i.osz === 8) cpu.set64(i.reg, swap(cpu.get64hi(i.reg)), swap(cpu.get64lo(i.reg)));
-  else if (i.osz === 4) cpu.set32(i.reg, swap(cpu.get64lo(i.reg)));
+  if (i.osz === 8) cpu.set64(i.reg, swap32(cpu.get64hi(i.reg)), swap32(cpu.get64lo(i.reg)));
+  else if (i.osz === 4) cpu.set32(i.reg, swap32(cpu.get64lo(i.reg)));
   // bswap of a 16-bit register is undefined (SDM); hardware zeroes it.
   else cpu.set16(i.reg, 0);
 }
@@ -123,10 +124,9 @@ function movbeStore(cpu: Cpu, i: Insn): void {
   cpu.writeE(i, i.osz, ...byteSwap(i.osz, v, hi));
 }
 function byteSwap(size: number, v: number, hi: number): [number, number] {
-  const s32 = (x: number): number => ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
   if (size === 2) return [((v & 0xff) << 8) | ((v >> 8) & 0xff), 0];
-  if (size === 4) return [s32(v), 0];
-  return [s32(hi), s32(v)];
+  if (size === 4) return [swap32(v), 0];
+  return [swap32(hi), swap32(v)];
 }
 
 /** cbw / cwde / cdqe: sign-extend the accumulator's lower half into the whole. */
