@@ -25,13 +25,15 @@ for (const name of programs) {
   const m = /emu: (\d+) instructions in ([\d.]+) s/.exec(emu.last.stderr.toString());
   if (emu.last.status !== 0 || !m) throw new Error(`${name}: emu run failed: ${emu.last.stderr}`);
   const insns = Number(m[1]), runSecs = Number(m[2]);
-  rows.push({ name: `${name}-${libc}`, native: native.t, emu: emu.t, insns, mips: insns / runSecs / 1e6, ratio: emu.t / native.t });
+  rows.push({ name: `${name}-${libc}`, native: native.t, emu: emu.t, insns, mips: insns / runSecs / 1e6, ratio: emu.t / native.t, loopRatio: runSecs / native.t });
 }
 
 const pad = (s, n) => String(s).padStart(n);
-console.log(`${'program'.padEnd(14)} ${pad('native s', 9)} ${pad('emu s', 8)} ${pad('guest insns', 12)} ${pad('MIPS', 7)} ${pad('slowdown', 9)}`);
+// "wall" is the whole `emu run` (Node start-up and loading included) against the
+// whole native process; "run" counts only the emulator's run loop.
+console.log(`${'program'.padEnd(14)} ${pad('native s', 9)} ${pad('emu s', 8)} ${pad('guest insns', 12)} ${pad('MIPS', 7)} ${pad('wall', 8)} ${pad('run', 8)}`);
 for (const r of rows) {
-  console.log(`${r.name.padEnd(14)} ${pad(r.native.toFixed(3), 9)} ${pad(r.emu.toFixed(2), 8)} ${pad(r.insns, 12)} ${pad(r.mips.toFixed(1), 7)} ${pad(r.ratio.toFixed(1) + 'x', 9)}`);
+  console.log(`${r.name.padEnd(14)} ${pad(r.native.toFixed(3), 9)} ${pad(r.emu.toFixed(2), 8)} ${pad(r.insns, 12)} ${pad(r.mips.toFixed(1), 7)} ${pad(r.ratio.toFixed(1) + 'x', 8)} ${pad(r.loopRatio.toFixed(1) + 'x', 8)}`);
 }
-const geo = Math.exp(rows.reduce((a, r) => a + Math.log(r.ratio), 0) / rows.length);
-console.log(`geometric mean slowdown: ${geo.toFixed(1)}x native (target for the interpreter: <= 60x)`);
+const geo = (key) => Math.exp(rows.reduce((a, r) => a + Math.log(r[key]), 0) / rows.length);
+console.log(`geometric mean slowdown: ${geo('ratio').toFixed(1)}x wall, ${geo('loopRatio').toFixed(1)}x run loop (target for the interpreter: <= 60x)`);
