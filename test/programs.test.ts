@@ -12,10 +12,11 @@ interface Run { name: string; bin: string; args: string[]; env: Record<string, s
 const FIX = path.join(ROOT, 'test/fixtures');
 const manifest: Run[] = JSON.parse(fs.readFileSync(path.join(FIX, 'manifest.json'), 'utf8'));
 
-describe('static programs under emu run match native runs', () => {
+/* Every program runs twice: with hot blocks compiled (the default) and interpreted throughout. */
+describe.each([['compiled', []], ['interpreted', ['--no-jit']]])('static programs under emu run (%s) match native runs', (_mode, flags) => {
   for (const run of manifest) {
     it.concurrent(`${run.name} prints the same and exits the same`, async () => {
-      const r = await runEmu(['run', path.join('test/fixtures', run.bin), ...run.args], { env: run.env, stdin: run.stdin ?? undefined });
+      const r = await runEmu(['run', ...flags, path.join('test/fixtures', run.bin), ...run.args], { env: run.env, stdin: run.stdin ?? undefined });
       const want = fs.readFileSync(path.join(FIX, 'expected', `${run.name}.stdout`));
       const status = Number(fs.readFileSync(path.join(FIX, 'expected', `${run.name}.status`), 'utf8'));
       expect(r.stderr).not.toMatch(/^emu: (SIG|unimplemented)/m);

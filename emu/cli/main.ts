@@ -33,6 +33,7 @@ async function dispatch(argv: string[]): Promise<number> {
     .option('m', { type: 'string', default: '1G', describe: 'guest physical memory (e.g. 512M, 2G)' })
     .option('d', { type: 'string', describe: 'trace items, comma-separated: in_asm, cpu' })
     .option('D', { type: 'string', describe: 'write the -d trace to FILE instead of stderr' })
+    .option('jit', { type: 'boolean', default: true, describe: 'compile hot blocks (--no-jit interprets every instruction)' })
     .option('stats', { type: 'boolean', default: false, describe: 'print retired instructions and guest MIPS on stderr at exit' })
     .strict()
     .help()
@@ -55,6 +56,7 @@ async function dispatch(argv: string[]): Promise<number> {
     debug: args.d ? args.d.split(',') : [],
     debugFile: args.D,
     stats: args.stats,
+    jit: args.jit,
   });
 }
 

@@ -12,6 +12,7 @@ export interface RunCommandOptions {
   debug: string[];
   debugFile?: string;
   stats: boolean;
+  jit: boolean;
 }
 
 export function runCommand(program: string, args: string[], o: RunCommandOptions): number {
@@ -27,7 +28,7 @@ export function runCommand(program: string, args: string[], o: RunCommandOptions
   try {
     const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
     proc = LinuxProcess.fromFile(program, {
-      argv: [program, ...args], env, seed: o.seed, hostTime: o.hostTime, memBytes: o.mem, log,
+      argv: [program, ...args], env, seed: o.seed, hostTime: o.hostTime, memBytes: o.mem, log, jit: o.jit,
       trace: o.debug.length ? traceHook(o.debug, traceLog) : undefined,
     });
   } catch (e) {

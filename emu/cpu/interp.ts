@@ -15,15 +15,26 @@ import { Decoder, type Mode } from './decode.js';
 import { Insn } from './insn.js';
 import { CpuFault } from './fault.js';
 import type { OpTable } from './table.js';
+import { compileBlock, type CompiledBlock } from './jit.js';
 
 const PAGE = 4096;
 const RECENT = 64;
 const MAX_BLOCK = 64;
 
+/** Complete interpreted runs after which a block is compiled (jit.ts). */
+const HOT_RUNS = 32;
+
 class Block {
   readonly insns: Insn[] = [];
   /** Byte offset of each instruction's end from the block's start. */
   readonly ends: number[] = [];
+  runs = 0;
+  compiled: CompiledBlock | null = null;
+}
+
+export interface InterpreterOptions {
+  /** Compile hot blocks (the default); false interprets every instruction, the reference behaviour. */
+  jit?: boolean;
 }
 
 /** One physical page's decoded code: instructions and blocks by page offset. */
@@ -43,12 +54,14 @@ export class Interpreter {
   private readonly recentCode: PageCode[] = new Array<PageCode>(RECENT).fill(new PageCode());
   private recentGen = -1;
   /** Bumped whenever decoded code is dropped; a running block stops at the next instruction. */
-  private epoch = 0;
+  private readonly epoch = { value: 0 };
+  private readonly jit: boolean;
   /** Set by a handler (exit, halt) to leave `run` after the current instruction. */
   stopRequested = false;
 
-  constructor(readonly cpu: Cpu, table: OpTable) {
+  constructor(readonly cpu: Cpu, table: OpTable, options: InterpreterOptions = {}) {
     this.decoder = new Decoder(table);
+    this.jit = options.jit ?? true;
     cpu.mmu.codePages = this.codePages;
     cpu.mmu.onCodeWrite = (page) => this.invalidate(page);
   }
@@ -69,7 +82,10 @@ export class Interpreter {
           const rip = cpu.rip;
           // Set before the fetch: a fault while fetching or decoding restarts here.
           cpu.ip = rip;
-          this.execute(this.blockAt(rip), rip, budget - (cpu.icount - start));
+          const b = this.blockAt(rip);
+          const left = budget - (cpu.icount - start);
+          if (b.compiled !== null && b.insns.length <= left) b.compiled(cpu, rip);
+          else this.execute(b, rip, left);
         }
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
@@ -95,13 +111,13 @@ export class Interpreter {
   }
 
   /**
-   * Executes up to `limit` instructions of a block. The retired count goes
+   * Interprets up to `limit` instructions of a block. The retired count goes
    * up after each instruction, so a fault leaves it exact; a store into
-   * decoded code ends the block early.
+   * decoded code ends the block early. Complete runs count towards compiling.
    */
   private execute(b: Block, rip: number, limit: number): void {
     const cpu = this.cpu;
-    const epoch = this.epoch;
+    const epoch = this.epoch.value;
     const insns = b.insns, ends = b.ends;
     const n = Math.min(insns.length, limit);
     let start = 0;
@@ -111,16 +127,17 @@ export class Interpreter {
       cpu.rip = rip + ends[k];
       insn.exec(cpu, insn);
       cpu.icount++;
-      if (this.epoch !== epoch) return;
+      if (this.epoch.value !== epoch) return;
       start = ends[k];
     }
+    if (n === insns.length && ++b.runs === HOT_RUNS && this.jit) b.compiled = compileBlock(insns, ends, this.epoch);
   }
 
   /** Forgets all decoded code (after memory was changed behind the MMU's back). */
   flushCode(): void {
     this.pages.clear(); this.codePages.clear();
     this.recentLin.fill(NaN);
-    this.epoch++;
+    this.epoch.value++;
   }
 
   /** Decodes the instruction at a linear address without executing it (for traces). */
@@ -191,6 +208,6 @@ export class Interpreter {
     this.pages.delete(physPage);
     this.codePages.delete(physPage);
     this.recentLin.fill(NaN);
-    this.epoch++;
+    this.epoch.value++;
   }
 }

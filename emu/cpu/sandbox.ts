@@ -5,7 +5,7 @@
 import { Cpu, type CpuHost } from './cpu.js';
 import { Mmu } from './mmu.js';
 import { PhysMem } from './physmem.js';
-import { Interpreter } from './interp.js';
+import { Interpreter, type InterpreterOptions } from './interp.js';
 import { opTable } from './opcodes.js';
 import type { CpuFault } from './fault.js';
 
@@ -16,14 +16,14 @@ export class Sandbox {
   readonly interp: Interpreter;
   faults: CpuFault[] = [];
 
-  constructor(ramBytes = 1 << 20, host?: Partial<CpuHost>) {
+  constructor(ramBytes = 1 << 20, host?: Partial<CpuHost>, options: InterpreterOptions = {}) {
     this.phys = new PhysMem(ramBytes);
     const mmu = new Mmu(this.phys);
     this.cpu = new Cpu(mmu, {
       syscall: host?.syscall ?? (() => { throw new Error('syscall in sandbox'); }),
       rdtsc: host?.rdtsc ?? ((c) => [c.icount | 0, 0]),
     });
-    this.interp = new Interpreter(this.cpu, opTable);
+    this.interp = new Interpreter(this.cpu, opTable, options);
   }
 
   /** Copies code to `addr` and points RIP at it. */

@@ -31,6 +31,8 @@ export interface RunOptions {
   memBytes: number;
   /** Where diagnostics go (never the program's stdout). */
   log: (line: string) => void;
+  /** Compile hot blocks (default); false interprets every instruction. */
+  jit?: boolean;
   /** Called before each instruction when tracing; slows the run. */
   trace?: (p: LinuxProcess) => void;
 }
@@ -70,7 +72,7 @@ export class LinuxProcess {
       syscall: (cpu) => dispatchSyscall(this, cpu),
       rdtsc: () => { const t = this.nowNs(); return [Number(t & 0xffffffffn) | 0, Number(t >> 32n) | 0]; },
     });
-    this.interp = new Interpreter(this.cpu, opTable);
+    this.interp = new Interpreter(this.cpu, opTable, { jit: opts.jit ?? true });
     this.mem = new AddressSpace(this.phys, this.mmu);
     this.rng = new Rng(opts.seed);
     this.load();

@@ -1,0 +1,114 @@
+/**
+ * Compiles a hot basic block into one JavaScript function. The commonest
+ * register-only forms at 32 and 64 bits (mov, mov imm, add sub and or xor
+ * cmp with a register or an immediate, test) are emitted inline as the
+ * statements their handlers execute, with the operands as constants; every other
+ * instruction becomes a direct call of its handler, which V8 can inline
+ * because each call site sees one function only.
+ *
+ * A compiled block must be indistinguishable from interpreting it: the same
+ * registers and lazy-flag record, RIP and the faulting-instruction RIP (`ip`)
+ * before anything that can fault or read them, and the exact retired count
+ * (`icount`) before anything that can fault or read the clock. Inline forms
+ * cannot fault and read neither, so they skip those stores.
+ */
+import type { Cpu } from './cpu.js';
+import type { Insn } from './insn.js';
+import { Lazy } from './flags.js';
+import { AluOp } from './ops/alu.js';
+
+/** Executes a whole block starting at `rip` (stopping early if a store changed decoded code). */
+export type CompiledBlock = (cpu: Cpu, rip: number) => void;
+
+const INLINE_ALU: Partial<Record<number, { lazy: Lazy; expr: string }>> = {
+  [AluOp.Add]: { lazy: Lazy.Add, expr: '(a + b) | 0' },
+  [AluOp.Sub]: { lazy: Lazy.Sub, expr: '(a - b) | 0' },
+  [AluOp.Cmp]: { lazy: Lazy.Sub, expr: '(a - b) | 0' },
+  [AluOp.And]: { lazy: Lazy.Logic, expr: 'a & b' },
+  [AluOp.Or]: { lazy: Lazy.Logic, expr: 'a | b' },
+  [AluOp.Xor]: { lazy: Lazy.Logic, expr: 'a ^ b' },
+};
+
+/** The lazy-flag record exactly as Cpu.setLazy leaves it. */
+function lazy(kind: Lazy, size: number, a: string, ah: string, b: string, bh: string, r: string, rh: string): string {
+  return ` cpu.lazyOp = ${kind}; cpu.lazySize = ${size}; cpu.lazyA = ${a}; cpu.lazyAHi = ${ah}; cpu.lazyB = ${b};` +
+    ` cpu.lazyBHi = ${bh}; cpu.lazyRes = ${r}; cpu.lazyResHi = ${rh};`;
+}
+
+/** 32-bit ALU op on a and b (int32 expressions): result r, as alu() computes it. */
+function alu32(op: number, d: number, b: string): string | null {
+  const alu = INLINE_ALU[op];
+  if (!alu) return null;
+  const store = op === AluOp.Cmp ? '' : ` R[${2 * d}] = r; R[${2 * d + 1}] = 0;`;
+  return `{ const a = R[${2 * d}], b = ${b}, r = ${alu.expr};${lazy(alu.lazy, 4, 'a', '0', 'b', '0', 'r', '0')}${store} }`;
+}
+
+/** 64-bit ALU op on R[d] and b:bh, as alu64() computes it. */
+function alu64(op: number, d: number, b: string, bh: string): string | null {
+  let res: string;
+  switch (op) {
+    case AluOp.Add: res = 'const t = (a >>> 0) + (b >>> 0), r = t | 0, rh = (ah + bh + (t >= 4294967296 ? 1 : 0)) | 0;'; break;
+    case AluOp.Sub: case AluOp.Cmp: res = 'const t = (a >>> 0) - (b >>> 0), r = t | 0, rh = (ah - bh - (t < 0 ? 1 : 0)) | 0;'; break;
+    case AluOp.And: res = 'const r = a & b, rh = ah & bh;'; break;
+    case AluOp.Or: res = 'const r = a | b, rh = ah | bh;'; break;
+    case AluOp.Xor: res = 'const r = a ^ b, rh = ah ^ bh;'; break;
+    default: return null;
+  }
+  const kind = op === AluOp.Add ? Lazy.Add : op === AluOp.Sub || op === AluOp.Cmp ? Lazy.Sub : Lazy.Logic;
+  const store = op === AluOp.Cmp ? '' : ` R[${2 * d}] = r; R[${2 * d + 1}] = rh;`;
+  return `{ const a = R[${2 * d}], ah = R[${2 * d + 1}], b = ${b}, bh = ${bh}; ${res}${lazy(kind, 8, 'a', 'ah', 'b', 'bh', 'r', 'rh')}${store} }`;
+}
+
+/**
+ * The inline statements for `i`, or null if it must call its handler. Only
+ * register forms qualify: they cannot fault, so they need no RIP/ip/icount.
+ */
+function inline(i: Insn): string | null {
+  if (i.isMem || i.lock || (i.osz !== 4 && i.osz !== 8)) return null;
+  const code = i.row.code, w = i.osz === 8;
+  if (code === 0x89 || code === 0x8b) {
+    const d = code === 0x8b ? i.reg : i.rm, s = code === 0x8b ? i.rm : i.reg;
+    return `R[${2 * d}] = R[${2 * s}]; R[${2 * d + 1}] = ${w ? `R[${2 * s + 1}]` : '0'};`;
+  }
+  if (code >= 0xb8 && code <= 0xbf) return `R[${2 * i.reg}] = ${i.imm}; R[${2 * i.reg + 1}] = ${w ? i.immHi : 0};`;
+  if (code < 0x40 && (code & 7) <= 3 && (code & 1) === 1) {
+    const d = code & 2 ? i.reg : i.rm, s = code & 2 ? i.rm : i.reg;
+    return w ? alu64(i.arg, d, `R[${2 * s}]`, `R[${2 * s + 1}]`) : alu32(i.arg, d, `R[${2 * s}]`);
+  }
+  if (code === 0x81 || code === 0x83) return w ? alu64(i.arg, i.rm, `${i.imm}`, `${i.immHi}`) : alu32(i.arg, i.rm, `${i.imm}`);
+  if (code === 0x85) {
+    return w
+      ? `{ const a = R[${2 * i.rm}], ah = R[${2 * i.rm + 1}], b = R[${2 * i.reg}], bh = R[${2 * i.reg + 1}];${lazy(Lazy.Logic, 8, 'a', 'ah', 'b', 'bh', 'a & b', 'ah & bh')} }`
+      : `{ const a = R[${2 * i.rm}], b = R[${2 * i.reg}];${lazy(Lazy.Logic, 4, 'a', '0', 'b', '0', 'a & b', '0')} }`;
+  }
+  return null;
+}
+
+/**
+ * `ends[k]` is the byte offset of instruction k's end from the block start;
+ * `epoch` is read after every handler call: a change means a store hit
+ * decoded code, and the rest of the block may be stale.
+ */
+export function compileBlock(insns: Insn[], ends: number[], epoch: { value: number }): CompiledBlock {
+  const body: string[] = ['const R = cpu.regs, c = cpu.icount, e = E.value;'];
+  const names: string[] = [];
+  let start = 0, lastInline = false;
+  for (let k = 0; k < insns.length; k++) {
+    const stmt = inline(insns[k]);
+    lastInline = stmt !== null;
+    if (stmt !== null) {
+      body.push(stmt);
+    } else {
+      names.push(`h${k} = H[${k}], i${k} = I[${k}]`);
+      body.push(`cpu.ip = rip + ${start}; cpu.rip = rip + ${ends[k]}; cpu.icount = c + ${k}; h${k}(cpu, i${k});`);
+      if (k < insns.length - 1) body.push(`if (E.value !== e) { cpu.icount = c + ${k + 1}; return; }`);
+    }
+    start = ends[k];
+  }
+  // A handler-called last instruction has set RIP itself (it may be a branch).
+  if (lastInline) body.push(`cpu.rip = rip + ${start};`);
+  body.push(`cpu.icount = c + ${insns.length};`);
+  const decls = names.length ? `const ${names.join(', ')};\n` : '';
+  const factory = new Function('H', 'I', 'E', `${decls}return function block(cpu, rip) {\n${body.join('\n')}\n};`);
+  return factory(insns.map((i) => i.exec), insns, epoch) as CompiledBlock;
+}
