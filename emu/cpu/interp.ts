@@ -11,7 +11,7 @@
  * seen by the next instruction fetched.
  */
 import { Cpu } from './cpu.js';
-import { Decoder, type Mode } from './decode.js';
+import { Decoder, Mode } from './decode.js';
 import { Insn } from './insn.js';
 import { CpuFault } from './fault.js';
 import type { OpTable } from './table.js';
@@ -130,7 +130,7 @@ export class Interpreter {
       if (this.epoch.value !== epoch) return;
       start = ends[k];
     }
-    if (n === insns.length && ++b.runs === HOT_RUNS && this.jit) b.compiled = compileBlock(insns, ends, this.epoch);
+    if (n === insns.length && ++b.runs === HOT_RUNS && this.jit) b.compiled = compileBlock(insns, ends, this.epoch, cpu.mode === Mode.Long64);
   }
 
   /** Forgets all decoded code (after memory was changed behind the MMU's back). */

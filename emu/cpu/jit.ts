@@ -1,8 +1,9 @@
 /**
  * Compiles a hot basic block into one JavaScript function. The commonest
  * register-only forms at 32 and 64 bits (mov, mov imm, add sub and or xor
- * cmp with a register or an immediate, test) are emitted inline as the
- * statements their handlers execute, with the operands as constants; every other
+ * cmp with a register or an immediate, test), register loads and stores, and
+ * a closing Jcc are emitted inline as the statements their handlers execute,
+ * with the operands as constants; every other
  * instruction becomes a direct call of its handler, which V8 can inline
  * because each call site sees one function only.
  *
@@ -16,6 +17,9 @@ import type { Cpu } from './cpu.js';
 import type { Insn } from './insn.js';
 import { Lazy } from './flags.js';
 import { AluOp } from './ops/alu.js';
+import { jcc } from './ops/branch.js';
+import { CANONICAL_LIMIT } from './mmu.js';
+import { Seg } from './regs.js';
 
 /** Executes a whole block starting at `rip` (stopping early if a store changed decoded code). */
 export type CompiledBlock = (cpu: Cpu, rip: number) => void;
@@ -84,31 +88,69 @@ function inline(i: Insn): string | null {
   return null;
 }
 
+/** The effective address of a 64-bit-mode memory operand, into `A`, falling back to Cpu.ea for the rare cases. */
+function effectiveAddress(i: Insn, k: number, end: number): string {
+  const parts: string[] = [`let a = ${i.ripRel ? `rip + ${end + i.disp}` : i.disp}, ok = true;`];
+  if (i.base >= 0) parts.push(`{ const h = R[${2 * i.base + 1}]; a += h * 4294967296 + (R[${2 * i.base}] >>> 0); ok = h >= -65536 && h < 65536; }`);
+  if (i.index >= 0) parts.push(`{ const h = R[${2 * i.index + 1}]; a += (h * 4294967296 + (R[${2 * i.index}] >>> 0)) * ${1 << i.scale}; ok = ok && h >= -65536 && h < 65536; }`);
+  parts.push(`const A = ok && a >= -${CANONICAL_LIMIT} && a < ${CANONICAL_LIMIT} ? a : cpu.ea(i${k});`);
+  return parts.join(' ');
+}
+
+/**
+ * Inline memory moves (mov r, m and mov m, r at 32/64 bits, 64-bit
+ * addressing without FS/GS): the statements Cpu.ea and the MMU would run.
+ */
+function inlineMemory(i: Insn, k: number, end: number): { code: string; store: boolean } | null {
+  if (!i.isMem || i.lock || i.asz !== 8 || i.seg === Seg.FS || i.seg === Seg.GS || (i.osz !== 4 && i.osz !== 8)) return null;
+  const code = i.row.code, r = i.reg, ea = effectiveAddress(i, k, end);
+  if (code === 0x8b) {
+    return { store: false, code: i.osz === 8
+      ? `{ ${ea} R[${2 * r}] = M.read64(A); R[${2 * r + 1}] = M.hi; }`
+      : `{ ${ea} R[${2 * r}] = M.read32(A); R[${2 * r + 1}] = 0; }` };
+  }
+  if (code === 0x89) {
+    return { store: true, code: i.osz === 8 ? `{ ${ea} M.write64(A, R[${2 * r}], R[${2 * r + 1}]); }` : `{ ${ea} M.write32(A, R[${2 * r}]); }` };
+  }
+  return null;
+}
+
+/** Jcc at the end of a block: the condition inline; a non-canonical target is left to the handler to fault. */
+function inlineJcc(i: Insn, k: number, end: number): string | null {
+  if (i.exec !== jcc) return null;
+  return `cpu.rip = rip + ${end}; if (cpu.cond(${i.arg})) { const t = rip + ${end + i.imm};` +
+    ` if (t >= -${CANONICAL_LIMIT} && t < ${CANONICAL_LIMIT}) cpu.rip = t; else h${k}(cpu, i${k}); }`;
+}
+
 /**
  * `ends[k]` is the byte offset of instruction k's end from the block start;
- * `epoch` is read after every handler call: a change means a store hit
- * decoded code, and the rest of the block may be stale.
+ * `epoch` is read after every instruction that may store: a change means a
+ * store hit decoded code, and the rest of the block may be stale. Memory and
+ * branch forms are inlined only for 64-bit mode.
  */
-export function compileBlock(insns: Insn[], ends: number[], epoch: { value: number }): CompiledBlock {
-  const body: string[] = ['const R = cpu.regs, c = cpu.icount, e = E.value;'];
+export function compileBlock(insns: Insn[], ends: number[], epoch: { value: number }, long: boolean): CompiledBlock {
+  const body: string[] = ['const R = cpu.regs, M = cpu.mmu, c = cpu.icount, e = E.value;'];
   const names: string[] = [];
-  let start = 0, lastInline = false;
+  let start = 0, ripSet = false;
   for (let k = 0; k < insns.length; k++) {
-    const stmt = inline(insns[k]);
-    lastInline = stmt !== null;
-    if (stmt !== null) {
-      body.push(stmt);
-    } else {
-      names.push(`h${k} = H[${k}], i${k} = I[${k}]`);
-      body.push(`cpu.ip = rip + ${start}; cpu.rip = rip + ${ends[k]}; cpu.icount = c + ${k}; h${k}(cpu, i${k});`);
-      if (k < insns.length - 1) body.push(`if (E.value !== e) { cpu.icount = c + ${k + 1}; return; }`);
-    }
-    start = ends[k];
+    const i = insns[k], end = ends[k], last = k === insns.length - 1;
+    names.push(`h${k} = H[${k}], i${k} = I[${k}]`);
+    const reg = inline(i);
+    const mem = long ? inlineMemory(i, k, end) : null;
+    const jcc = long && last ? inlineJcc(i, k, end) : null;
+    // Anything that may fault or read the clock sees the exact ip, rip and retired count.
+    const preamble = `cpu.ip = rip + ${start}; cpu.icount = c + ${k};`;
+    ripSet = reg === null;
+    if (reg !== null) body.push(reg);
+    else if (jcc !== null) body.push(`${preamble} ${jcc}`);
+    else if (mem !== null) body.push(`${preamble} cpu.rip = rip + ${end}; ${mem.code}`);
+    else body.push(`${preamble} cpu.rip = rip + ${end}; h${k}(cpu, i${k});`);
+    const mayStore = reg === null && jcc === null && (mem === null || mem.store);
+    if (mayStore && !last) body.push(`if (E.value !== e) { cpu.icount = c + ${k + 1}; return; }`);
+    start = end;
   }
-  // A handler-called last instruction has set RIP itself (it may be a branch).
-  if (lastInline) body.push(`cpu.rip = rip + ${start};`);
+  if (!ripSet) body.push(`cpu.rip = rip + ${start};`);
   body.push(`cpu.icount = c + ${insns.length};`);
-  const decls = names.length ? `const ${names.join(', ')};\n` : '';
-  const factory = new Function('H', 'I', 'E', `${decls}return function block(cpu, rip) {\n${body.join('\n')}\n};`);
+  const factory = new Function('H', 'I', 'E', `const ${names.join(', ')};\nreturn function block(cpu, rip) {\n${body.join('\n')}\n};`);
   return factory(insns.map((i) => i.exec), insns, epoch) as CompiledBlock;
 }

@@ -17,7 +17,8 @@ function rng(seed: number): () => number {
 const REX_W = 0x48;
 /** One random instruction from a family of inlined and handler-called register forms (no rsp). */
 function randomInsn(next: () => number): number[] {
-  const reg = (): number => { let r; do r = next() % 16; while (r === 4); return r; };
+  // r15 stays the base of the scratch memory the loads and stores use.
+  const reg = (): number => { let r; do r = next() % 16; while (r === 4 || r === 15); return r; };
   const modrm = (reg3: number, rm: number): number => 0xc0 | ((reg3 & 7) << 3) | (rm & 7);
   const rex = (w: boolean, r: number, b: number): number[] => {
     const v = 0x40 | (w ? 8 : 0) | (r & 8 ? 4 : 0) | (b & 8 ? 1 : 0);
@@ -26,7 +27,12 @@ function randomInsn(next: () => number): number[] {
   const w = (next() & 1) === 1;
   const a = reg(), b = reg();
   const imm8 = next() & 0xff, imm32 = [next() & 0xff, next() & 0xff, next() & 0xff, next() & 0xff];
-  switch (next() % 11) {
+  const op = next() % 13;
+  switch (op) {
+    case 11: case 12: {
+      const rex = 0x41 | (w ? 8 : 0) | (b & 8 ? 4 : 0);                                       // REX.B: base r15
+      return [rex, op === 11 ? 0x89 : 0x8b, 0x47 | ((b & 7) << 3), next() & 0x78];           // mov [r15+d8], r / mov r, [r15+d8]
+    }
     case 0: return [...rex(w, b, a), 0x89, modrm(b, a)];                                  // mov r/m, r
     case 1: return [...rex(w, b, a), 0x8b, modrm(b, a)];                                  // mov r, r/m
     case 2: return [...rex(w, b, a), [0x01, 0x29, 0x21, 0x09, 0x31, 0x39][next() % 6], modrm(b, a)]; // alu r/m, r
@@ -56,15 +62,17 @@ describe('compiled blocks match the interpreter', () => {
       const next = rng(seed * 7919);
       const body: number[][] = Array.from({ length: 3 + (next() % 20) }, () => randomInsn(next));
       const bytes = body.flat();
-      const code = [...bytes, 0xeb, (-(bytes.length + 2)) & 0xff]; // jmp back to the start
-      const regs = Array.from({ length: 16 }, () => (BigInt(next()) << 32n) | BigInt(next()));
+      // Close with a random jcc back to the start, then a jmp back for the fall-through.
+      const code = [...bytes, 0x70 + (next() % 16), (-(bytes.length + 2)) & 0xff, 0xeb, (-(bytes.length + 4)) & 0xff];
+      const regs = Array.from({ length: 16 }, (_, r) => (r === 15 ? 0x8000n : (BigInt(next()) << 32n) | BigInt(next())));
       const flags = (next() & (F.CF | F.PF | F.AF | F.ZF | F.SF | F.OF)) | F.FIXED1;
-      const total = (body.length + 1) * 100;
+      const total = (body.length + 2) * 100;
       const j = run(code, regs, flags, true, total);
       const i = run(code, regs, flags, false, total);
       expect(j.faults).toEqual([]);
       expect(i.faults).toEqual([]);
       for (let r = 0; r < 16; r++) expect(j.getReg(r), `r${r}`).toBe(i.getReg(r));
+      expect(Buffer.from(j.phys.bytes.subarray(0x8000, 0x8080))).toEqual(Buffer.from(i.phys.bytes.subarray(0x8000, 0x8080)));
       expect(j.cpu.getFlags()).toBe(i.cpu.getFlags());
       expect(j.cpu.rip).toBe(i.cpu.rip);
       expect(j.cpu.icount).toBe(i.cpu.icount);

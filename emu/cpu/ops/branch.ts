@@ -6,7 +6,7 @@ import { CC_NAMES } from './mov.js';
 import { Mode } from '../decode.js';
 import { R } from '../regs.js';
 
-function jcc(cpu: Cpu, i: Insn): void { if (cpu.cond(i.arg)) cpu.jumpRel(i.imm, i.osz); }
+export function jcc(cpu: Cpu, i: Insn): void { if (cpu.cond(i.arg)) cpu.jumpRel(i.imm, i.osz); }
 function jmpRel(cpu: Cpu, i: Insn): void { cpu.jumpRel(i.imm, i.osz); }
 function jmpE(cpu: Cpu, i: Insn): void { const lo = cpu.readE(i, i.osz); cpu.jumpTo(lo, i.osz === 8 ? cpu.hi : 0); }
 
