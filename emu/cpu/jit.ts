@@ -1,7 +1,7 @@
 /**
  * Compiles a hot basic block into one JavaScript function. The commonest
  * register-only forms at 32 and 64 bits (mov, mov imm, add sub and or xor
- * cmp with a register or an immediate, test), register loads and stores, and
+ * cmp with a register or an immediate, test, shifts by a constant), register loads and stores, and
  * a closing Jcc are emitted inline as the statements their handlers execute,
  * with the operands as constants; every other
  * instruction becomes a direct call of its handler, which V8 can inline
@@ -18,6 +18,8 @@ import type { Insn } from './insn.js';
 import { Lazy } from './flags.js';
 import { AluOp } from './ops/alu.js';
 import { jcc } from './ops/branch.js';
+import { shift, shift1, shift64, shiftIb } from './ops/shift.js';
+import { lea, movx } from './ops/mov.js';
 import { CANONICAL_LIMIT } from './mmu.js';
 import { Seg } from './regs.js';
 
@@ -68,7 +70,8 @@ function alu64(op: number, d: number, b: string, bh: string): string | null {
  * register forms qualify: they cannot fault, so they need no RIP/ip/icount.
  */
 function inline(i: Insn): string | null {
-  if (i.isMem || i.lock || (i.osz !== 4 && i.osz !== 8)) return null;
+  if (i.lock || (i.osz !== 4 && i.osz !== 8)) return null;
+  if (i.isMem) return null;
   const code = i.row.code, w = i.osz === 8;
   if (code === 0x89 || code === 0x8b) {
     const d = code === 0x8b ? i.reg : i.rm, s = code === 0x8b ? i.rm : i.reg;
@@ -80,6 +83,14 @@ function inline(i: Insn): string | null {
     return w ? alu64(i.arg, d, `R[${2 * s}]`, `R[${2 * s + 1}]`) : alu32(i.arg, d, `R[${2 * s}]`);
   }
   if (code === 0x81 || code === 0x83) return w ? alu64(i.arg, i.rm, `${i.imm}`, `${i.immHi}`) : alu32(i.arg, i.rm, `${i.imm}`);
+  if (i.exec === movx) return movxInto(i, narrowReg(i, i.arg & 3));
+  // Shifts and rotates by a constant: the family's own arithmetic, called with constant arguments.
+  if (i.exec === shiftIb || i.exec === shift1) {
+    const count = i.exec === shift1 ? 1 : i.imm & 0xff;
+    return w
+      ? `{ const r = SH64(cpu, ${i.arg}, R[${2 * i.rm}], R[${2 * i.rm + 1}], ${count}); R[${2 * i.rm}] = r; R[${2 * i.rm + 1}] = cpu.hi; }`
+      : `{ const r = SH(cpu, ${i.arg}, 4, R[${2 * i.rm}], ${count}); R[${2 * i.rm}] = r; R[${2 * i.rm + 1}] = 0; }`;
+  }
   if (code === 0x85) {
     return w
       ? `{ const a = R[${2 * i.rm}], ah = R[${2 * i.rm + 1}], b = R[${2 * i.reg}], bh = R[${2 * i.reg + 1}];${lazy(Lazy.Logic, 8, 'a', 'ah', 'b', 'bh', 'a & b', 'ah & bh')} }`
@@ -88,13 +99,33 @@ function inline(i: Insn): string | null {
   return null;
 }
 
-/** The effective address of a 64-bit-mode memory operand, into `A`, falling back to Cpu.ea for the rare cases. */
-function effectiveAddress(i: Insn, k: number, end: number): string {
+/**
+ * base + index * scale + disp of a 64-bit-mode memory operand as a double in
+ * `a`; `ok` says every term was small enough for the sum to be exact.
+ */
+function addressSum(i: Insn, end: number): string {
   const parts: string[] = [`let a = ${i.ripRel ? `rip + ${end + i.disp}` : i.disp}, ok = true;`];
   if (i.base >= 0) parts.push(`{ const h = R[${2 * i.base + 1}]; a += h * 4294967296 + (R[${2 * i.base}] >>> 0); ok = h >= -65536 && h < 65536; }`);
   if (i.index >= 0) parts.push(`{ const h = R[${2 * i.index + 1}]; a += (h * 4294967296 + (R[${2 * i.index}] >>> 0)) * ${1 << i.scale}; ok = ok && h >= -65536 && h < 65536; }`);
-  parts.push(`const A = ok && a >= -${CANONICAL_LIMIT} && a < ${CANONICAL_LIMIT} ? a : cpu.ea(i${k});`);
   return parts.join(' ');
+}
+
+/** The linear address of a memory operand into `A`, falling back to Cpu.ea for the rare cases (as Cpu.ea's fast path). */
+function effectiveAddress(i: Insn, k: number, end: number): string {
+  return `${addressSum(i, end)} const A = ok && a >= -${CANONICAL_LIMIT} && a < ${CANONICAL_LIMIT} ? a : cpu.ea(i${k});`;
+}
+
+/** A byte or word register read as movx reads it (byte codes 16..19 are AH CH DH BH). */
+function narrowReg(i: Insn, size: number): string {
+  if (size === 2) return `(R[${2 * i.rm}] & 0xffff)`;
+  return i.rmB < 16 ? `(R[${2 * i.rmB}] & 0xff)` : `((R[${2 * (i.rmB - 16)}] >> 8) & 0xff)`;
+}
+
+/** movzx/movsx into a 32/64-bit register, from `v` (an expression for the zero-extended source). */
+function movxInto(i: Insn, v: string): string {
+  const size = i.arg & 3;
+  const ext = i.arg & 4 ? (size === 1 ? `(${v} << 24) >> 24` : `(${v} << 16) >> 16`) : v;
+  return `{ const v = ${ext}; R[${2 * i.reg}] = v; R[${2 * i.reg + 1}] = ${i.osz === 8 ? 'v >> 31' : '0'}; }`;
 }
 
 /**
@@ -104,6 +135,9 @@ function effectiveAddress(i: Insn, k: number, end: number): string {
 function inlineMemory(i: Insn, k: number, end: number): { code: string; store: boolean } | null {
   if (!i.isMem || i.lock || i.asz !== 8 || i.seg === Seg.FS || i.seg === Seg.GS || (i.osz !== 4 && i.osz !== 8)) return null;
   const code = i.row.code, r = i.reg, ea = effectiveAddress(i, k, end);
+  if (i.exec === movx) {
+    return { store: false, code: `{ ${ea} ${movxInto(i, (i.arg & 3) === 1 ? 'M.read8(A)' : 'M.read16(A)')} }` };
+  }
   if (code === 0x8b) {
     return { store: false, code: i.osz === 8
       ? `{ ${ea} R[${2 * r}] = M.read64(A); R[${2 * r + 1}] = M.hi; }`
@@ -113,6 +147,13 @@ function inlineMemory(i: Insn, k: number, end: number): { code: string; store: b
     return { store: true, code: i.osz === 8 ? `{ ${ea} M.write64(A, R[${2 * r}], R[${2 * r + 1}]); }` : `{ ${ea} M.write32(A, R[${2 * r}]); }` };
   }
   return null;
+}
+
+/** lea with 64-bit addressing: the exact sum, or the handler when a term is too wide to sum exactly. */
+function inlineLea(i: Insn, k: number, end: number): string | null {
+  if (i.exec !== lea || i.asz !== 8 || (i.osz !== 4 && i.osz !== 8)) return null;
+  const hi = i.osz === 8 ? 'Math.floor(a / 4294967296) | 0' : '0';
+  return `{ ${addressSum(i, end)} if (ok) { R[${2 * i.reg}] = a | 0; R[${2 * i.reg + 1}] = ${hi}; } else { cpu.rip = rip + ${end}; h${k}(cpu, i${k}); } }`;
 }
 
 /** Jcc at the end of a block: the condition inline; a non-canonical target is left to the handler to fault. */
@@ -135,7 +176,7 @@ export function compileBlock(insns: Insn[], ends: number[], epoch: { value: numb
   for (let k = 0; k < insns.length; k++) {
     const i = insns[k], end = ends[k], last = k === insns.length - 1;
     names.push(`h${k} = H[${k}], i${k} = I[${k}]`);
-    const reg = inline(i);
+    const reg = inline(i) ?? (long ? inlineLea(i, k, end) : null);
     const mem = long ? inlineMemory(i, k, end) : null;
     const jcc = long && last ? inlineJcc(i, k, end) : null;
     // Anything that may fault or read the clock sees the exact ip, rip and retired count.
@@ -151,6 +192,6 @@ export function compileBlock(insns: Insn[], ends: number[], epoch: { value: numb
   }
   if (!ripSet) body.push(`cpu.rip = rip + ${start};`);
   body.push(`cpu.icount = c + ${insns.length};`);
-  const factory = new Function('H', 'I', 'E', `const ${names.join(', ')};\nreturn function block(cpu, rip) {\n${body.join('\n')}\n};`);
-  return factory(insns.map((i) => i.exec), insns, epoch) as CompiledBlock;
+  const factory = new Function('H', 'I', 'E', 'SH', 'SH64', `const ${names.join(', ')};\nreturn function block(cpu, rip) {\n${body.join('\n')}\n};`);
+  return factory(insns.map((i) => i.exec), insns, epoch, shift, shift64) as CompiledBlock;
 }

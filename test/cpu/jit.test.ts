@@ -27,8 +27,17 @@ function randomInsn(next: () => number): number[] {
   const w = (next() & 1) === 1;
   const a = reg(), b = reg();
   const imm8 = next() & 0xff, imm32 = [next() & 0xff, next() & 0xff, next() & 0xff, next() & 0xff];
-  const op = next() % 13;
+  const op = next() % 16;
   switch (op) {
+    case 13: return [...rex(w, b, a), 0x0f, [0xb6, 0xb7, 0xbe, 0xbf][next() % 4], modrm(b, a)];   // movzx/movsx r, r
+    case 14: {
+      const rex2 = 0x41 | (w ? 8 : 0) | (b & 8 ? 4 : 0);
+      return [rex2, 0x0f, [0xb6, 0xb7, 0xbe, 0xbf][next() % 4], 0x47 | ((b & 7) << 3), next() & 0x7e]; // movzx/movsx r, [r15+d8]
+    }
+    case 15: {
+      const x = reg(), rexv = 0x40 | (w ? 8 : 0) | (b & 8 ? 4 : 0) | (x & 8 ? 2 : 0) | (a & 8 ? 1 : 0);
+      return [rexv, 0x8d, 0x84 | ((b & 7) << 3), ((next() % 4) << 6) | ((x & 7) << 3) | (a & 7), ...imm32]; // lea r, [a + x*s + disp32]
+    }
     case 11: case 12: {
       const rex = 0x41 | (w ? 8 : 0) | (b & 8 ? 4 : 0);                                       // REX.B: base r15
       return [rex, op === 11 ? 0x89 : 0x8b, 0x47 | ((b & 7) << 3), next() & 0x78];           // mov [r15+d8], r / mov r, [r15+d8]
@@ -57,14 +66,16 @@ function run(code: number[], regs: bigint[], flags: number, jit: boolean, insns:
 }
 
 describe('compiled blocks match the interpreter', () => {
-  for (let seed = 1; seed <= 40; seed++) {
+  for (let seed = 1; seed <= 100; seed++) {
     it(`random block ${seed}`, () => {
       const next = rng(seed * 7919);
       const body: number[][] = Array.from({ length: 3 + (next() % 20) }, () => randomInsn(next));
       const bytes = body.flat();
       // Close with a random jcc back to the start, then a jmp back for the fall-through.
       const code = [...bytes, 0x70 + (next() % 16), (-(bytes.length + 2)) & 0xff, 0xeb, (-(bytes.length + 4)) & 0xff];
-      const regs = Array.from({ length: 16 }, (_, r) => (r === 15 ? 0x8000n : (BigInt(next()) << 32n) | BigInt(next())));
+      // Half the registers hold small values, as pointers and counters do, so fast paths get taken too.
+      const regs = Array.from({ length: 16 }, (_, r) =>
+        r === 15 ? 0x8000n : r % 2 ? (BigInt(next()) << 32n) | BigInt(next()) : BigInt(next() & 0xfffff));
       const flags = (next() & (F.CF | F.PF | F.AF | F.ZF | F.SF | F.OF)) | F.FIXED1;
       const total = (body.length + 2) * 100;
       const j = run(code, regs, flags, true, total);

@@ -50,7 +50,7 @@ function movAO(cpu: Cpu, i: Insn): void { const v = cpu.readMem(i.osz, moffsAddr
 function movOA(cpu: Cpu, i: Insn): void { const v = cpu.getReg(i.osz, 0); cpu.writeMem(i.osz, moffsAddr(cpu, i), v, cpu.hi); }
 
 /** movzx/movsx: arg is the source size (1 or 2); bit 2 of arg set means sign-extend. */
-function movx(cpu: Cpu, i: Insn): void {
+export function movx(cpu: Cpu, i: Insn): void {
   const srcSize = i.arg & 3;
   let v = cpu.readE(i, srcSize);
   if (i.arg & 4) v = srcSize === 1 ? (v << 24) >> 24 : (v << 16) >> 16;
@@ -64,7 +64,7 @@ function movsxd(cpu: Cpu, i: Insn): void {
   else cpu.writeG(i, i.osz, v, 0);
 }
 
-function lea(cpu: Cpu, i: Insn): void {
+export function lea(cpu: Cpu, i: Insn): void {
   let lo = cpu.leaOffset(i);
   let hi = cpu.hi;
   if (i.asz === 4) hi = 0;

@@ -197,8 +197,8 @@ function shiftE(cpu: Cpu, i: Insn, count: number): void {
   else cpu.setReg(size, size === 1 ? i.rmB : i.rm, r, cpu.hi);
 }
 
-function shiftIb(cpu: Cpu, i: Insn): void { shiftE(cpu, i, i.imm); }
-function shift1(cpu: Cpu, i: Insn): void { shiftE(cpu, i, 1); }
+export function shiftIb(cpu: Cpu, i: Insn): void { shiftE(cpu, i, i.imm); }
+export function shift1(cpu: Cpu, i: Insn): void { shiftE(cpu, i, 1); }
 function shiftCL(cpu: Cpu, i: Insn): void { shiftE(cpu, i, cpu.get64lo(R.CX)); }
 
 // ---- SHLD / SHRD -----------------------------------------------------------------
