@@ -1,7 +1,8 @@
 /**
  * Compiles a hot basic block into one JavaScript function. The commonest
  * register-only forms at 32 and 64 bits (mov, mov imm, add sub and or xor
- * cmp with a register or an immediate, test, shifts by a constant), register loads and stores, and
+ * cmp with a register or an immediate, test, shifts by a constant, movzx,
+ * movsx, lea), loads, stores and stores of immediates, and
  * a closing Jcc are emitted inline as the statements their handlers execute,
  * with the operands as constants; every other
  * instruction becomes a direct call of its handler, which V8 can inline
@@ -83,6 +84,7 @@ function inline(i: Insn): string | null {
     return w ? alu64(i.arg, d, `R[${2 * s}]`, `R[${2 * s + 1}]`) : alu32(i.arg, d, `R[${2 * s}]`);
   }
   if (code === 0x81 || code === 0x83) return w ? alu64(i.arg, i.rm, `${i.imm}`, `${i.immHi}`) : alu32(i.arg, i.rm, `${i.imm}`);
+  if (code < 0x40 && (code & 7) === 5) return w ? alu64(i.arg, 0, `${i.imm}`, `${i.immHi}`) : alu32(i.arg, 0, `${i.imm}`);
   if (i.exec === movx) return movxInto(i, narrowReg(i, i.arg & 3));
   // Shifts and rotates by a constant: the family's own arithmetic, called with constant arguments.
   if (i.exec === shiftIb || i.exec === shift1) {
@@ -133,10 +135,15 @@ function movxInto(i: Insn, v: string): string {
  * addressing without FS/GS): the statements Cpu.ea and the MMU would run.
  */
 function inlineMemory(i: Insn, k: number, end: number): { code: string; store: boolean } | null {
-  if (!i.isMem || i.lock || i.asz !== 8 || i.seg === Seg.FS || i.seg === Seg.GS || (i.osz !== 4 && i.osz !== 8)) return null;
+  if (!i.isMem || i.lock || i.asz !== 8 || i.seg === Seg.FS || i.seg === Seg.GS) return null;
   const code = i.row.code, r = i.reg, ea = effectiveAddress(i, k, end);
+  if (code === 0xc6) return { store: true, code: `{ ${ea} M.write8(A, ${i.imm & 0xff}); }` };
+  if (i.osz !== 4 && i.osz !== 8) return null;
   if (i.exec === movx) {
     return { store: false, code: `{ ${ea} ${movxInto(i, (i.arg & 3) === 1 ? 'M.read8(A)' : 'M.read16(A)')} }` };
+  }
+  if (code === 0xc7) {
+    return { store: true, code: i.osz === 8 ? `{ ${ea} M.write64(A, ${i.imm}, ${i.immHi}); }` : `{ ${ea} M.write32(A, ${i.imm}); }` };
   }
   if (code === 0x8b) {
     return { store: false, code: i.osz === 8

@@ -27,7 +27,7 @@ function randomInsn(next: () => number): number[] {
   const w = (next() & 1) === 1;
   const a = reg(), b = reg();
   const imm8 = next() & 0xff, imm32 = [next() & 0xff, next() & 0xff, next() & 0xff, next() & 0xff];
-  const op = next() % 16;
+  const op = next() % 19;
   switch (op) {
     case 13: return [...rex(w, b, a), 0x0f, [0xb6, 0xb7, 0xbe, 0xbf][next() % 4], modrm(b, a)];   // movzx/movsx r, r
     case 14: {
@@ -38,6 +38,9 @@ function randomInsn(next: () => number): number[] {
       const x = reg(), rexv = 0x40 | (w ? 8 : 0) | (b & 8 ? 4 : 0) | (x & 8 ? 2 : 0) | (a & 8 ? 1 : 0);
       return [rexv, 0x8d, 0x84 | ((b & 7) << 3), ((next() % 4) << 6) | ((x & 7) << 3) | (a & 7), ...imm32]; // lea r, [a + x*s + disp32]
     }
+    case 16: return [...rex(w, 0, 0), [0x05, 0x2d, 0x25, 0x0d, 0x35, 0x3d][next() % 6], ...imm32];   // alu eAX, imm32
+    case 17: return [0x41 | (w ? 8 : 0), 0xc7, 0x47, next() & 0x78, ...imm32];                       // mov [r15+d8], imm32
+    case 18: return [0x41, 0xc6, 0x47, next() & 0x7f, imm8];                                           // mov byte [r15+d8], imm8
     case 11: case 12: {
       const rex = 0x41 | (w ? 8 : 0) | (b & 8 ? 4 : 0);                                       // REX.B: base r15
       return [rex, op === 11 ? 0x89 : 0x8b, 0x47 | ((b & 7) << 3), next() & 0x78];           // mov [r15+d8], r / mov r, [r15+d8]
@@ -71,8 +74,9 @@ describe('compiled blocks match the interpreter', () => {
       const next = rng(seed * 7919);
       const body: number[][] = Array.from({ length: 3 + (next() % 20) }, () => randomInsn(next));
       const bytes = body.flat();
-      // Close with a random jcc back to the start, then a jmp back for the fall-through.
-      const code = [...bytes, 0x70 + (next() % 16), (-(bytes.length + 2)) & 0xff, 0xeb, (-(bytes.length + 4)) & 0xff];
+      // Close with a random jcc back to the start, then a jmp back for the fall-through (rel32 forms).
+      const rel32 = (v: number): number[] => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >> 24) & 0xff];
+      const code = [...bytes, 0x0f, 0x80 + (next() % 16), ...rel32(-(bytes.length + 6)), 0xe9, ...rel32(-(bytes.length + 11))];
       // Half the registers hold small values, as pointers and counters do, so fast paths get taken too.
       const regs = Array.from({ length: 16 }, (_, r) =>
         r === 15 ? 0x8000n : r % 2 ? (BigInt(next()) << 32n) | BigInt(next()) : BigInt(next() & 0xfffff));
