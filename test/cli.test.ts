@@ -38,3 +38,13 @@ describe('emu run refuses bad input with one clear line', () => {
   it('an unknown command', () => refuses(['fly', HELLO], /unknown command 'fly'/));
   it('a bad memory size', () => refuses(['run', '-m', 'lots', HELLO], /-m: 'lots' is not a size/));
 });
+
+describe('help', () => {
+  it('emu run --help prints the options and exits 0', async () => {
+    const r = await runEmu(['run', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toMatch(/^emu run \[options\] PROGRAM \[ARGS\.\.\.\]\n/);
+    expect(r.stdout.toString()).toMatch(/--no-jit interprets every instruction/);
+    expect(r.stderr).toBe('');
+  });
+});

@@ -6,10 +6,14 @@
 import yargs from 'yargs';
 import { runCommand } from './run.js';
 
-const USAGE = `emu run [options] PROGRAM [ARGS...]
-
-Runs a statically linked Linux x86-64 program on the emulated CPU, passing
-its output through and exiting with its status, like qemu-user.`;
+// Printed as written (wrap(null)): yargs' own wrapping splits words in the usage text.
+const USAGE = [
+  'emu run [options] PROGRAM [ARGS...]',
+  '',
+  'Runs a statically linked Linux x86-64 program on the emulated',
+  'CPU, passing its output through and exiting with its status,',
+  'like qemu-user.',
+].join('\n');
 
 export async function main(argv: string[]): Promise<void> {
   let status = 0;
@@ -37,6 +41,7 @@ async function dispatch(argv: string[]): Promise<number> {
     .option('stats', { type: 'boolean', default: false, describe: 'print retired instructions and guest MIPS on stderr at exit' })
     .strict()
     .help()
+    .wrap(null)
     .version(false)
     .exitProcess(false)
     .fail((msg, err) => { throw err ?? new Error(msg); });
@@ -47,6 +52,7 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   if (cmd !== 'run') throw new Error(`unknown command '${cmd}' (try 'emu run PROGRAM')`);
   const args = await parser.parse(rest);
+  if (args.help) return 0;
   const positional = args._.map(String);
   if (positional.length === 0) throw new Error('run: missing PROGRAM');
   return runCommand(positional[0], positional.slice(1), {
