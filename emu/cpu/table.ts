@@ -18,7 +18,8 @@
  *   end    the instruction ends a basic block
  *   arg    small integer passed to the handler (ALU op, condition code, …)
  *   mn     mnemonic; 'a|b|c' picks by operand size 16|32|64 (cbw|cwde|cdqe)
- *   wf/uf  arithmetic flags written / left undefined (documentation and test masks)
+ *   wf/uf  arithmetic flags written / left undefined by some operands (checked
+ *          against the golden generator's masks in test/table-flags.test.ts)
  *   specialize  optional: given the decoded instruction, a faster handler for
  *          that exact form (e.g. register-register at 32 bits), or null;
  *          it must behave exactly like `exec`, which stays the reference

@@ -267,7 +267,9 @@ function group2(): OpDef[] {
     const mn = NAMES[op];
     const rotate = op < ShiftOp.Shl;
     const wf = rotate ? 'OC' : 'OSZAPC';
-    const uf = rotate ? 'O' : 'OA', uf1 = rotate ? '' : 'A';
+    // SHL/SHR leave CF undefined when a byte or word is shifted by its width or more (SDM Vol.2B SAL/SAR/SHL/SHR).
+    const shlShr = op === ShiftOp.Shl || op === ShiftOp.Sal || op === ShiftOp.Shr;
+    const uf = rotate ? 'O' : shlShr ? 'OAC' : 'OA', uf1 = rotate ? '' : 'A';
     rows.push(
       { mn, code: 0xc0, digit: op, ops: 'Eb,Ib', exec: shiftIb, arg: op, wf, uf },
       { mn, code: 0xc1, digit: op, ops: 'Ev,Ib', exec: shiftIb, arg: op, wf, uf },
@@ -282,8 +284,9 @@ function group2(): OpDef[] {
 
 export const rows: OpDef[] = [
   ...group2(),
-  { mn: 'shld', code: 0x0fa4, ops: 'Ev,Gv,Ib', exec: doubleShiftIb, arg: 0, wf: 'OSZAPC', uf: 'OA' },
-  { mn: 'shld', code: 0x0fa5, ops: 'Ev,Gv,CL', exec: doubleShiftCL, arg: 0, wf: 'OSZAPC', uf: 'OA' },
-  { mn: 'shrd', code: 0x0fac, ops: 'Ev,Gv,Ib', exec: doubleShiftIb, arg: 1, wf: 'OSZAPC', uf: 'OA' },
-  { mn: 'shrd', code: 0x0fad, ops: 'Ev,Gv,CL', exec: doubleShiftCL, arg: 1, wf: 'OSZAPC', uf: 'OA' },
+  // A word shifted by more than 16 leaves the result and every flag undefined (SDM Vol.2B SHLD/SHRD).
+  { mn: 'shld', code: 0x0fa4, ops: 'Ev,Gv,Ib', exec: doubleShiftIb, arg: 0, wf: 'OSZAPC', uf: 'OSZAPC' },
+  { mn: 'shld', code: 0x0fa5, ops: 'Ev,Gv,CL', exec: doubleShiftCL, arg: 0, wf: 'OSZAPC', uf: 'OSZAPC' },
+  { mn: 'shrd', code: 0x0fac, ops: 'Ev,Gv,Ib', exec: doubleShiftIb, arg: 1, wf: 'OSZAPC', uf: 'OSZAPC' },
+  { mn: 'shrd', code: 0x0fad, ops: 'Ev,Gv,CL', exec: doubleShiftCL, arg: 1, wf: 'OSZAPC', uf: 'OSZAPC' },
 ];
