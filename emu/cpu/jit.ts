@@ -2,7 +2,8 @@
  * Compiles a hot basic block into one JavaScript function. The commonest
  * register-only forms at 32 and 64 bits (mov, mov imm, add sub and or xor
  * cmp with a register or an immediate, test, shifts by a constant, movzx,
- * movsx, lea), loads, stores and stores of immediates, and
+ * movsx, lea; SSE2 pxor por pand pandn paddd psubd, psrld/psrad/pslld by an
+ * immediate, movdqa/movaps), loads, stores and stores of immediates, and
  * a closing Jcc are emitted inline as the statements their handlers execute,
  * with the operands as constants; every other
  * instruction becomes a direct call of its handler, which V8 can inline
@@ -66,13 +67,50 @@ function alu64(op: number, d: number, b: string, bh: string): string | null {
   return `{ const a = R[${2 * d}], ah = R[${2 * d + 1}], b = ${b}, bh = ${bh}; ${res}${lazy(kind, 8, 'a', 'ah', 'b', 'bh', 'r', 'rh')}${store} }`;
 }
 
+/** Lane-wise integer SSE2 ops on whole XMM registers, by opcode: the statement for one int32 lane. */
+const XMM_LANES: Partial<Record<number, (d: string, s: string) => string>> = {
+  0x0fef: (d, s) => `${d} ^ ${s}`,       // pxor
+  0x0feb: (d, s) => `${d} | ${s}`,       // por
+  0x0fdb: (d, s) => `${d} & ${s}`,       // pand
+  0x0fdf: (d, s) => `~${d} & ${s}`,      // pandn
+  0x0ffe: (d, s) => `(${d} + ${s}) | 0`, // paddd
+  0x0ffa: (d, s) => `(${d} - ${s}) | 0`, // psubd
+};
+
+/** XMM register forms (66-prefixed SSE2 integer ops, movdqa/movaps): four int32 lanes, no flags, no MXCSR. */
+function inlineXmm(i: Insn): string | null {
+  const row = i.row, d = 4 * i.reg, s = 4 * i.rm;
+  const lanes = (f: (k: number) => string): string => `{ ${[0, 1, 2, 3].map(f).join(' ')} }`;
+  if ((row.code === 0x0f6f && row.pfx === 0x66) || (row.code === 0x0f28 && row.pfx === 0)) {
+    return lanes((k) => `X[${d + k}] = X[${s + k}];`);
+  }
+  if (row.pfx !== 0x66) return null;
+  const op = XMM_LANES[row.code];
+  if (op) return lanes((k) => `X[${d + k}] = ${op(`X[${d + k}]`, `X[${s + k}]`)};`);
+  if (row.code === 0x0f72 && row.mod === 'reg') {
+    // psrld /2, psrad /4, pslld /6 by an immediate: counts above 31 empty (or sign-fill) the lane.
+    const r = 4 * i.rm, c = i.imm & 0xff;
+    const shift = (v: string): string | null => {
+      if (row.digit === 2) return c > 31 ? '0' : `${v} >>> ${c}`;
+      if (row.digit === 4) return `${v} >> ${Math.min(c, 31)}`;
+      if (row.digit === 6) return c > 31 ? '0' : `${v} << ${c}`;
+      return null;
+    };
+    if (shift('x') === null) return null;
+    return lanes((k) => `X[${r + k}] = ${shift(`X[${r + k}]`)};`);
+  }
+  return null;
+}
+
 /**
  * The inline statements for `i`, or null if it must call its handler. Only
  * register forms qualify: they cannot fault, so they need no RIP/ip/icount.
  */
 function inline(i: Insn): string | null {
-  if (i.lock || (i.osz !== 4 && i.osz !== 8)) return null;
-  if (i.isMem) return null;
+  if (i.lock || i.isMem) return null;
+  const xmm = inlineXmm(i);
+  if (xmm !== null) return xmm;
+  if (i.osz !== 4 && i.osz !== 8) return null;
   const code = i.row.code, w = i.osz === 8;
   if (code === 0x89 || code === 0x8b) {
     const d = code === 0x8b ? i.reg : i.rm, s = code === 0x8b ? i.rm : i.reg;
@@ -177,7 +215,7 @@ function inlineJcc(i: Insn, k: number, end: number): string | null {
  * branch forms are inlined only for 64-bit mode.
  */
 export function compileBlock(insns: Insn[], ends: number[], epoch: { value: number }, long: boolean): CompiledBlock {
-  const body: string[] = ['const R = cpu.regs, M = cpu.mmu, c = cpu.icount, e = E.value;'];
+  const body: string[] = ['const R = cpu.regs, X = cpu.xmm, M = cpu.mmu, c = cpu.icount, e = E.value;'];
   const names: string[] = [];
   let start = 0, ripSet = false;
   for (let k = 0; k < insns.length; k++) {

@@ -27,7 +27,7 @@ function randomInsn(next: () => number): number[] {
   const w = (next() & 1) === 1;
   const a = reg(), b = reg();
   const imm8 = next() & 0xff, imm32 = [next() & 0xff, next() & 0xff, next() & 0xff, next() & 0xff];
-  const op = next() % 19;
+  const op = next() % 22;
   switch (op) {
     case 13: return [...rex(w, b, a), 0x0f, [0xb6, 0xb7, 0xbe, 0xbf][next() % 4], modrm(b, a)];   // movzx/movsx r, r
     case 14: {
@@ -41,6 +41,9 @@ function randomInsn(next: () => number): number[] {
     case 16: return [...rex(w, 0, 0), [0x05, 0x2d, 0x25, 0x0d, 0x35, 0x3d][next() % 6], ...imm32];   // alu eAX, imm32
     case 17: return [0x41 | (w ? 8 : 0), 0xc7, 0x47, next() & 0x78, ...imm32];                       // mov [r15+d8], imm32
     case 18: return [0x41, 0xc6, 0x47, next() & 0x7f, imm8];                                           // mov byte [r15+d8], imm8
+    case 19: return [0x66, ...rex(false, b, a), 0x0f, [0xef, 0xeb, 0xdb, 0xdf, 0xfe, 0xfa, 0x6f][next() % 7], modrm(b, a)]; // SSE2 xmm, xmm
+    case 20: return [...rex(false, b, a), 0x0f, 0x28, modrm(b, a)];                                // movaps xmm, xmm
+    case 21: return [0x66, ...rex(false, 0, a), 0x0f, 0x72, modrm([2, 4, 6][next() % 3], a), next() % 40]; // psrld/psrad/pslld xmm, imm8
     case 11: case 12: {
       const rex = 0x41 | (w ? 8 : 0) | (b & 8 ? 4 : 0);                                       // REX.B: base r15
       return [rex, op === 11 ? 0x89 : 0x8b, 0x47 | ((b & 7) << 3), next() & 0x78];           // mov [r15+d8], r / mov r, [r15+d8]
@@ -59,10 +62,11 @@ function randomInsn(next: () => number): number[] {
   }
 }
 
-function run(code: number[], regs: bigint[], flags: number, jit: boolean, insns: number): Sandbox {
+function run(code: number[], regs: bigint[], xmm: bigint[], flags: number, jit: boolean, insns: number): Sandbox {
   const s = new Sandbox(1 << 16, undefined, { jit });
   s.load(0x1000, code);
   regs.forEach((v, r) => { if (r !== 4) s.setReg(r, v); });
+  xmm.forEach((v, n) => s.setXmm(n, v));
   s.cpu.setFlags(flags);
   s.step(insns);
   return s;
@@ -80,13 +84,15 @@ describe('compiled blocks match the interpreter', () => {
       // Half the registers hold small values, as pointers and counters do, so fast paths get taken too.
       const regs = Array.from({ length: 16 }, (_, r) =>
         r === 15 ? 0x8000n : r % 2 ? (BigInt(next()) << 32n) | BigInt(next()) : BigInt(next() & 0xfffff));
+      const xmm = Array.from({ length: 16 }, () => (BigInt(next()) << 96n) | (BigInt(next()) << 64n) | (BigInt(next()) << 32n) | BigInt(next()));
       const flags = (next() & (F.CF | F.PF | F.AF | F.ZF | F.SF | F.OF)) | F.FIXED1;
       const total = (body.length + 2) * 100;
-      const j = run(code, regs, flags, true, total);
-      const i = run(code, regs, flags, false, total);
+      const j = run(code, regs, xmm, flags, true, total);
+      const i = run(code, regs, xmm, flags, false, total);
       expect(j.faults).toEqual([]);
       expect(i.faults).toEqual([]);
       for (let r = 0; r < 16; r++) expect(j.getReg(r), `r${r}`).toBe(i.getReg(r));
+      for (let n = 0; n < 16; n++) expect(j.getXmm(n), `xmm${n}`).toBe(i.getXmm(n));
       expect(Buffer.from(j.phys.bytes.subarray(0x8000, 0x8080))).toEqual(Buffer.from(i.phys.bytes.subarray(0x8000, 0x8080)));
       expect(j.cpu.getFlags()).toBe(i.cpu.getFlags());
       expect(j.cpu.rip).toBe(i.cpu.rip);
