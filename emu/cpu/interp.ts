@@ -78,15 +78,7 @@ export class Interpreter {
     this.stopRequested = false;
     while (cpu.icount - start < budget && !this.stopRequested) {
       try {
-        while (cpu.icount - start < budget && !this.stopRequested) {
-          const rip = cpu.rip;
-          // Set before the fetch: a fault while fetching or decoding restarts here.
-          cpu.ip = rip;
-          const b = this.blockAt(rip);
-          const left = budget - (cpu.icount - start);
-          if (b.compiled !== null && b.insns.length <= left) b.compiled(cpu, rip);
-          else this.execute(b, rip, left);
-        }
+        this.runBlocks(start + budget);
       } catch (e) {
         if (!(e instanceof CpuFault)) throw e;
         if (!e.trap) cpu.rip = cpu.ip;
@@ -94,6 +86,20 @@ export class Interpreter {
       }
     }
     return cpu.icount - start;
+  }
+
+  /** Runs whole blocks until the retired count reaches `until` or a handler asks to stop. */
+  private runBlocks(until: number): void {
+    const cpu = this.cpu;
+    while (cpu.icount < until && !this.stopRequested) {
+      const rip = cpu.rip;
+      // Set before the fetch: a fault while fetching or decoding restarts here.
+      cpu.ip = rip;
+      const b = this.blockAt(rip);
+      const left = until - cpu.icount;
+      if (b.compiled !== null && b.insns.length <= left) b.compiled(cpu, rip);
+      else this.execute(b, rip, left);
+    }
   }
 
   private blockAt(rip: number): Block {
