@@ -143,7 +143,9 @@ export class Cpu {
 
   private eaSlow(i: Insn): number {
     if (i.ripRel) {
-      const lin = this.rip + i.disp;
+      // With a 67 prefix the sum is EIP-relative: truncated to 32 bits before any FS/GS base.
+      let lin = this.rip + i.disp;
+      if (i.asz === 4) lin = ((lin % TWO32) + TWO32) % TWO32;
       return this.canonical(i.seg === Seg.FS || i.seg === Seg.GS ? lin + this.segBase[i.seg] : lin, i.seg);
     }
     let lo = i.disp >>> 0, hi = i.disp >> 31;

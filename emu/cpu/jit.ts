@@ -37,7 +37,11 @@ const INLINE_ALU: Partial<Record<number, { lazy: Lazy; expr: string }>> = {
   [AluOp.Xor]: { lazy: Lazy.Logic, expr: 'a ^ b' },
 };
 
-/** The lazy-flag record exactly as Cpu.setLazy leaves it. */
+/**
+ * The lazy-flag record exactly as Cpu.setLazy leaves it. lazyCarry and the
+ * cpu.hi scratch are not written: lazyCarry is read only for Adc/Sbb/Inc/Dec,
+ * whose handlers set it first, and no handler reads cpu.hi it did not set.
+ */
 function lazy(kind: Lazy, size: number, a: string, ah: string, b: string, bh: string, r: string, rh: string): string {
   return ` cpu.lazyOp = ${kind}; cpu.lazySize = ${size}; cpu.lazyA = ${a}; cpu.lazyAHi = ${ah}; cpu.lazyB = ${b};` +
     ` cpu.lazyBHi = ${bh}; cpu.lazyRes = ${r}; cpu.lazyResHi = ${rh};`;
@@ -79,6 +83,7 @@ const XMM_LANES: Partial<Record<number, (d: string, s: string) => string>> = {
 
 /** XMM register forms (66-prefixed SSE2 integer ops, movdqa/movaps): four int32 lanes, no flags, no MXCSR. */
 function inlineXmm(i: Insn): string | null {
+  if (i.isMem) return null;
   const row = i.row, d = 4 * i.reg, s = 4 * i.rm;
   const lanes = (f: (k: number) => string): string => `{ ${[0, 1, 2, 3].map(f).join(' ')} }`;
   if ((row.code === 0x0f6f && row.pfx === 0x66) || (row.code === 0x0f28 && row.pfx === 0)) {
@@ -107,7 +112,8 @@ function inlineXmm(i: Insn): string | null {
  * register forms qualify: they cannot fault, so they need no RIP/ip/icount.
  */
 function inline(i: Insn): string | null {
-  if (i.lock || i.isMem) return null;
+  // (LOCK never reaches here: the decoder rejects it on register forms and on mov, lea, movzx.)
+  if (i.isMem) return null;
   const xmm = inlineXmm(i);
   if (xmm !== null) return xmm;
   if (i.osz !== 4 && i.osz !== 8) return null;
@@ -173,7 +179,7 @@ function movxInto(i: Insn, v: string): string {
  * addressing without FS/GS): the statements Cpu.ea and the MMU would run.
  */
 function inlineMemory(i: Insn, k: number, end: number): { code: string; store: boolean } | null {
-  if (!i.isMem || i.lock || i.asz !== 8 || i.seg === Seg.FS || i.seg === Seg.GS) return null;
+  if (!i.isMem || i.asz !== 8 || i.seg === Seg.FS || i.seg === Seg.GS) return null;
   const code = i.row.code, r = i.reg, ea = effectiveAddress(i, k, end);
   if (code === 0xc6) return { store: true, code: `{ ${ea} M.write8(A, ${i.imm & 0xff}); }` };
   if (i.osz !== 4 && i.osz !== 8) return null;
@@ -217,9 +223,10 @@ function inlineJcc(i: Insn, k: number, end: number): string | null {
 export function compileBlock(insns: Insn[], ends: number[], epoch: { value: number }, long: boolean): CompiledBlock {
   const body: string[] = ['const R = cpu.regs, X = cpu.xmm, M = cpu.mmu, c = cpu.icount, e = E.value;'];
   const names: string[] = [];
-  let start = 0, ripSet = false;
+  let start = 0, ripSet = false, lastStart = 0;
   for (let k = 0; k < insns.length; k++) {
     const i = insns[k], end = ends[k], last = k === insns.length - 1;
+    lastStart = start;
     names.push(`h${k} = H[${k}], i${k} = I[${k}]`);
     const reg = inline(i) ?? (long ? inlineLea(i, k, end) : null);
     const mem = long ? inlineMemory(i, k, end) : null;
@@ -235,7 +242,8 @@ export function compileBlock(insns: Insn[], ends: number[], epoch: { value: numb
     if (mayStore && !last) body.push(`if (E.value !== e) { cpu.icount = c + ${k + 1}; return; }`);
     start = end;
   }
-  if (!ripSet) body.push(`cpu.rip = rip + ${start};`);
+  // After an inline last instruction, leave ip and rip where interpreting it would.
+  if (!ripSet) body.push(`cpu.ip = rip + ${lastStart}; cpu.rip = rip + ${start};`);
   body.push(`cpu.icount = c + ${insns.length};`);
   const factory = new Function('H', 'I', 'E', 'SH', 'SH64', `const ${names.join(', ')};\nreturn function block(cpu, rip) {\n${body.join('\n')}\n};`);
   return factory(insns.map((i) => i.exec), insns, epoch, shift, shift64) as CompiledBlock;
