@@ -18,12 +18,15 @@
 import type { Cpu } from './cpu.js';
 import type { Insn } from './insn.js';
 import { Lazy } from './flags.js';
-import { AluOp } from './ops/alu.js';
+import { AluOp, incDec } from './ops/alu.js';
+import { popZ, pushZ } from './ops/stack.js';
 import { jcc } from './ops/branch.js';
 import { shift, shift1, shift64, shiftIb } from './ops/shift.js';
 import { lea, movx } from './ops/mov.js';
 import { CANONICAL_LIMIT } from './mmu.js';
-import { Seg } from './regs.js';
+import { R as Reg, Seg } from './regs.js';
+
+const RSP = Reg.SP;
 
 /** Executes a whole block starting at `rip` (stopping early if a store changed decoded code). */
 export type CompiledBlock = (cpu: Cpu, rip: number) => void;
@@ -130,6 +133,15 @@ function inline(i: Insn): string | null {
   if (code === 0x81 || code === 0x83) return w ? alu64(i.arg, i.rm, `${i.imm}`, `${i.immHi}`) : alu32(i.arg, i.rm, `${i.imm}`);
   if (code < 0x40 && (code & 7) === 5) return w ? alu64(i.arg, 0, `${i.imm}`, `${i.immHi}`) : alu32(i.arg, 0, `${i.imm}`);
   if (i.exec === movx) return movxInto(i, narrowReg(i, i.arg & 3));
+  if (i.exec === incDec) {
+    const d = 2 * i.rm, dec = i.arg === 1, kind = dec ? Lazy.Dec : Lazy.Inc;
+    // inc and dec keep CF: read it before the new record replaces the old one.
+    const body = w
+      ? `const a = R[${d}], ah = R[${d + 1}], r = (a ${dec ? '-' : '+'} 1) | 0, rh = ${dec ? 'a === 0 ? (ah - 1) | 0 : ah' : 'r === 0 ? (ah + 1) | 0 : ah'};` +
+        `${lazy(kind, 8, 'a', 'ah', '1', '0', 'r', 'rh')} R[${d}] = r; R[${d + 1}] = rh;`
+      : `const a = R[${d}], r = (a ${dec ? '-' : '+'} 1) | 0;${lazy(kind, 4, 'a', '0', '1', '0', 'r', '0')} R[${d}] = r; R[${d + 1}] = 0;`;
+    return `{ const cf = cpu.cf() ? 1 : 0; ${body} cpu.lazyCarry = cf; }`;
+  }
   // Shifts and rotates by a constant: the family's own arithmetic, called with constant arguments.
   if (i.exec === shiftIb || i.exec === shift1) {
     const count = i.exec === shift1 ? 1 : i.imm & 0xff;
@@ -207,6 +219,22 @@ function inlineLea(i: Insn, k: number, end: number): string | null {
   return `{ ${addressSum(i, end)} if (ok) { R[${2 * i.reg}] = a | 0; R[${2 * i.reg + 1}] = ${hi}; } else { cpu.rip = rip + ${end}; h${k}(cpu, i${k}); } }`;
 }
 
+/**
+ * push and pop of a 64-bit register: the stack slot through the MMU, RSP
+ * updated after the access; a non-canonical RSP is left to the handler (#SS).
+ */
+function inlineStack(i: Insn, k: number): { code: string; store: boolean } | null {
+  if ((i.exec !== pushZ && i.exec !== popZ) || i.osz !== 8) return null;
+  const r = 2 * i.reg, C = CANONICAL_LIMIT, lo = 2 * RSP, hi = 2 * RSP + 1;
+  const sp = `R[${hi}] * 4294967296 + (R[${lo}] >>> 0)`;
+  if (i.exec === pushZ) {
+    return { store: true, code: `{ const sp = ${sp} - 8; if (sp >= -${C} && sp < ${C}) { M.write64(sp, R[${r}], R[${r + 1}]);` +
+      ` R[${lo}] = sp | 0; R[${hi}] = Math.floor(sp / 4294967296) | 0; } else h${k}(cpu, i${k}); }` };
+  }
+  return { store: false, code: `{ const sp = ${sp}; if (sp >= -${C} && sp < ${C}) { const v = M.read64(sp), vh = M.hi;` +
+    ` R[${lo}] = (sp + 8) | 0; R[${hi}] = Math.floor((sp + 8) / 4294967296) | 0; R[${r}] = v; R[${r + 1}] = vh; } else h${k}(cpu, i${k}); }` };
+}
+
 /** Jcc at the end of a block: the condition inline; a non-canonical target is left to the handler to fault. */
 function inlineJcc(i: Insn, k: number, end: number): string | null {
   if (i.exec !== jcc) return null;
@@ -229,7 +257,7 @@ export function compileBlock(insns: Insn[], ends: number[], epoch: { value: numb
     lastStart = start;
     names.push(`h${k} = H[${k}], i${k} = I[${k}]`);
     const reg = inline(i) ?? (long ? inlineLea(i, k, end) : null);
-    const mem = long ? inlineMemory(i, k, end) : null;
+    const mem = long ? inlineMemory(i, k, end) ?? inlineStack(i, k) : null;
     const jcc = long && last ? inlineJcc(i, k, end) : null;
     // Anything that may fault or read the clock sees the exact ip, rip and retired count.
     const preamble = `cpu.ip = rip + ${start}; cpu.icount = c + ${k};`;

@@ -114,7 +114,7 @@ function testEI(cpu: Cpu, i: Insn): void {
 }
 
 /** inc and dec keep CF (SDM Vol.2A INC/DEC); the lazy record carries the old CF. */
-function incDec(cpu: Cpu, i: Insn): void {
+export function incDec(cpu: Cpu, i: Insn): void {
   const size = i.osz;
   const cf = cpu.cf() ? 1 : 0;
   const addr = i.isMem ? cpu.ea(i) : 0;

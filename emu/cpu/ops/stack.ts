@@ -6,8 +6,8 @@ import { F } from '../flags.js';
 import { R } from '../regs.js';
 import { Mode } from '../decode.js';
 
-function pushZ(cpu: Cpu, i: Insn): void { const v = cpu.getReg(i.osz, i.reg); cpu.push(i.osz, v, cpu.hi); }
-function popZ(cpu: Cpu, i: Insn): void { const v = cpu.pop(i.osz); cpu.setReg(i.osz, i.reg, v, cpu.hi); }
+export function pushZ(cpu: Cpu, i: Insn): void { const v = cpu.getReg(i.osz, i.reg); cpu.push(i.osz, v, cpu.hi); }
+export function popZ(cpu: Cpu, i: Insn): void { const v = cpu.pop(i.osz); cpu.setReg(i.osz, i.reg, v, cpu.hi); }
 function pushI(cpu: Cpu, i: Insn): void { cpu.push(i.osz, i.imm, i.immHi); }
 function pushE(cpu: Cpu, i: Insn): void { const v = cpu.readE(i, i.osz); cpu.push(i.osz, v, cpu.hi); }
 
