@@ -242,6 +242,24 @@ export class Cpu {
     else this.setReg(size, size === 1 ? i.rmB : i.rm, lo, hi);
   }
 
+  /** Where the last rmwRead found a memory operand, for the matching rmwWrite. */
+  private rmwLin = 0;
+
+  /**
+   * The r/m operand of a read-modify-write instruction (8-byte values leave
+   * the high dword in `hi`). The effective address is computed once, and
+   * rmwWrite stores back to the same place.
+   */
+  rmwRead(i: Insn, size: number): number {
+    if (i.isMem) { this.rmwLin = this.ea(i); return this.readMem(size, this.rmwLin); }
+    return this.getReg(size, size === 1 ? i.rmB : i.rm);
+  }
+
+  rmwWrite(i: Insn, size: number, lo: number, hi: number): void {
+    if (i.isMem) this.writeMem(size, this.rmwLin, lo, hi);
+    else this.setReg(size, size === 1 ? i.rmB : i.rm, lo, hi);
+  }
+
   readG(i: Insn, size: number): number { return this.getReg(size, size === 1 ? i.regB : i.reg); }
   writeG(i: Insn, size: number, lo: number, hi: number): void { this.setReg(size, size === 1 ? i.regB : i.reg, lo, hi); }
 

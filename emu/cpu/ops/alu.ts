@@ -62,12 +62,9 @@ export function alu64(cpu: Cpu, op: number, a: number, aHi: number, b: number, b
 /** Read-modify-write of the r/m operand with `op` and source b:bHi. */
 function aluOnE(cpu: Cpu, i: Insn, op: number, b: number, bHi: number): void {
   const size = i.osz;
-  const addr = i.isMem ? cpu.ea(i) : 0;
-  const a = i.isMem ? cpu.readMem(size, addr) : cpu.getReg(size, size === 1 ? i.rmB : i.rm);
+  const a = cpu.rmwRead(i, size);
   const r = size === 8 ? alu64(cpu, op, a, cpu.hi, b, bHi) : alu(cpu, op, size, a, b);
-  if (op === AluOp.Cmp) return;
-  if (i.isMem) cpu.writeMem(size, addr, r, cpu.hi);
-  else cpu.setReg(size, size === 1 ? i.rmB : i.rm, r, cpu.hi);
+  if (op !== AluOp.Cmp) cpu.rmwWrite(i, size, r, cpu.hi);
 }
 
 function aluEG(cpu: Cpu, i: Insn): void {
@@ -117,8 +114,7 @@ function testEI(cpu: Cpu, i: Insn): void {
 export function incDec(cpu: Cpu, i: Insn): void {
   const size = i.osz;
   const cf = cpu.cf() ? 1 : 0;
-  const addr = i.isMem ? cpu.ea(i) : 0;
-  const a = i.isMem ? cpu.readMem(size, addr) : cpu.getReg(size, size === 1 ? i.rmB : i.rm);
+  const a = cpu.rmwRead(i, size);
   const dec = i.arg === 1;
   let r: number, rHi = 0;
   if (size === 8) {
@@ -133,26 +129,20 @@ export function incDec(cpu: Cpu, i: Insn): void {
     cpu.setLazy(dec ? Lazy.Dec : Lazy.Inc, size, av, 0, 1, 0, r, 0);
   }
   cpu.lazyCarry = cf;
-  if (i.isMem) cpu.writeMem(size, addr, r, rHi);
-  else cpu.setReg(size, size === 1 ? i.rmB : i.rm, r, rHi);
+  cpu.rmwWrite(i, size, r, rHi);
 }
 
 function neg(cpu: Cpu, i: Insn): void {
   const size = i.osz;
-  const addr = i.isMem ? cpu.ea(i) : 0;
-  const a = i.isMem ? cpu.readMem(size, addr) : cpu.getReg(size, size === 1 ? i.rmB : i.rm);
+  const a = cpu.rmwRead(i, size);
   const r = size === 8 ? alu64(cpu, AluOp.Sub, 0, 0, a, cpu.hi) : alu(cpu, AluOp.Sub, size, 0, a);
-  if (i.isMem) cpu.writeMem(size, addr, r, cpu.hi);
-  else cpu.setReg(size, size === 1 ? i.rmB : i.rm, r, cpu.hi);
+  cpu.rmwWrite(i, size, r, cpu.hi);
 }
 
 function not(cpu: Cpu, i: Insn): void {
   const size = i.osz;
-  const addr = i.isMem ? cpu.ea(i) : 0;
-  const a = i.isMem ? cpu.readMem(size, addr) : cpu.getReg(size, size === 1 ? i.rmB : i.rm);
-  const hi = ~cpu.hi;
-  if (i.isMem) cpu.writeMem(size, addr, ~a, hi);
-  else cpu.setReg(size, size === 1 ? i.rmB : i.rm, ~a, hi);
+  const a = cpu.rmwRead(i, size);
+  cpu.rmwWrite(i, size, ~a, ~cpu.hi);
 }
 
 /*

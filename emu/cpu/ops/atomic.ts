@@ -22,19 +22,18 @@ import { alu, alu64, AluOp } from './alu.js';
 /** 0F C0/C1: TEMP = SRC + DEST; SRC = DEST; DEST = TEMP. With one register as both, it ends holding the sum. */
 function xadd(cpu: Cpu, i: Insn): void {
   const size = i.osz;
-  const addr = i.isMem ? cpu.ea(i) : 0;
-  const rm = size === 1 ? i.rmB : i.rm;
-  const d = i.isMem ? cpu.readMem(size, addr) : cpu.getReg(size, rm);
-  const dHi = cpu.hi;
+  const d = cpu.rmwRead(i, size), dHi = cpu.hi;
   const s = cpu.readG(i, size), sHi = cpu.hi;
   const sum = size === 8 ? alu64(cpu, AluOp.Add, d, dHi, s, sHi) : alu(cpu, AluOp.Add, size, d, s);
   const sumHi = cpu.hi;
+  // The memory store comes first so that a fault leaves the register alone;
+  // with a register destination the sum is written last and wins.
   if (i.isMem) {
-    cpu.writeMem(size, addr, sum, sumHi);
+    cpu.rmwWrite(i, size, sum, sumHi);
     cpu.writeG(i, size, d, dHi);
   } else {
     cpu.writeG(i, size, d, dHi);
-    cpu.setReg(size, rm, sum, sumHi);
+    cpu.rmwWrite(i, size, sum, sumHi);
   }
 }
 
@@ -47,17 +46,15 @@ function xadd(cpu: Cpu, i: Insn): void {
  */
 function cmpxchg(cpu: Cpu, i: Insn): void {
   const size = i.osz;
-  const addr = i.isMem ? cpu.ea(i) : 0;
-  const rm = size === 1 ? i.rmB : i.rm;
-  const d = i.isMem ? cpu.readMem(size, addr) : cpu.getReg(size, rm);
-  const dHi = cpu.hi;
+  const d = cpu.rmwRead(i, size), dHi = cpu.hi;
   const acc = cpu.getReg(size, R.AX), accHi = cpu.hi;
   if (size === 8) alu64(cpu, AluOp.Cmp, acc, accHi, d, dHi); else alu(cpu, AluOp.Cmp, size, acc, d);
   if (cpu.zf()) {
     const s = cpu.readG(i, size), sHi = cpu.hi;
-    if (i.isMem) cpu.writeMem(size, addr, s, sHi); else cpu.setReg(size, rm, s, sHi);
+    cpu.rmwWrite(i, size, s, sHi);
   } else {
-    if (i.isMem) cpu.writeMem(size, addr, d, dHi);
+    // A failing locked compare still writes memory back (SDM Vol.2A CMPXCHG); a register is left alone.
+    if (i.isMem) cpu.rmwWrite(i, size, d, dHi);
     cpu.setReg(size, R.AX, d, dHi);
   }
 }

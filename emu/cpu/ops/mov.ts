@@ -75,11 +75,9 @@ export function lea(cpu: Cpu, i: Insn): void {
 /** xchg with memory is locked whether or not LOCK is given (SDM Vol.2B XCHG). */
 function xchgEG(cpu: Cpu, i: Insn): void {
   const size = i.osz;
-  const addr = i.isMem ? cpu.ea(i) : 0;
-  const a = i.isMem ? cpu.readMem(size, addr) : cpu.getReg(size, size === 1 ? i.rmB : i.rm);
-  const aHi = cpu.hi;
+  const a = cpu.rmwRead(i, size), aHi = cpu.hi;
   const b = cpu.readG(i, size), bHi = cpu.hi;
-  if (i.isMem) cpu.writeMem(size, addr, b, bHi); else cpu.setReg(size, size === 1 ? i.rmB : i.rm, b, bHi);
+  cpu.rmwWrite(i, size, b, bHi);
   cpu.writeG(i, size, a, aHi);
 }
 

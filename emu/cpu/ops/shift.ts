@@ -190,11 +190,9 @@ export function shift64(cpu: Cpu, op: number, lo: number, hi: number, count: num
 /** Read-modify-write of the r/m operand by `count`. */
 function shiftE(cpu: Cpu, i: Insn, count: number): void {
   const size = i.osz;
-  const addr = i.isMem ? cpu.ea(i) : 0;
-  const a = i.isMem ? cpu.readMem(size, addr) : cpu.getReg(size, size === 1 ? i.rmB : i.rm);
+  const a = cpu.rmwRead(i, size);
   const r = size === 8 ? shift64(cpu, i.arg, a, cpu.hi, count) : shift(cpu, i.arg, size, a, count);
-  if (i.isMem) cpu.writeMem(size, addr, r, cpu.hi);
-  else cpu.setReg(size, size === 1 ? i.rmB : i.rm, r, cpu.hi);
+  cpu.rmwWrite(i, size, r, cpu.hi);
 }
 
 export function shiftIb(cpu: Cpu, i: Insn): void { shiftE(cpu, i, i.imm); }
@@ -214,9 +212,7 @@ function shiftCL(cpu: Cpu, i: Insn): void { shiftE(cpu, i, cpu.get64lo(R.CX)); }
  */
 function doubleShift(cpu: Cpu, i: Insn, count: number): void {
   const size = i.osz;
-  const addr = i.isMem ? cpu.ea(i) : 0;
-  const a = i.isMem ? cpu.readMem(size, addr) : cpu.getReg(size, i.rm);
-  const aHi = cpu.hi;
+  const a = cpu.rmwRead(i, size), aHi = cpu.hi;
   const b = cpu.getReg(size, i.reg), bHi = cpu.hi;
   const left = i.arg === 0;
   const c = count & (size === 8 ? 63 : 31);
@@ -247,8 +243,7 @@ function doubleShift(cpu: Cpu, i: Insn, count: number): void {
     }
     shiftFlags(cpu, size, r, rHi, cf, of);
   }
-  if (i.isMem) cpu.writeMem(size, addr, r, rHi);
-  else cpu.setReg(size, i.rm, r, rHi);
+  cpu.rmwWrite(i, size, r, rHi);
 }
 
 function doubleShiftIb(cpu: Cpu, i: Insn): void { doubleShift(cpu, i, i.imm); }
