@@ -97,7 +97,7 @@ export class Interpreter {
       cpu.ip = rip;
       const b = this.blockAt(rip);
       const left = until - cpu.icount;
-      if (b.compiled !== null && b.insns.length <= left) b.compiled(cpu, rip);
+      if (b.compiled !== null && b.insns.length <= left) b.compiled(cpu, rip, until);
       else this.execute(b, rip, left);
     }
   }

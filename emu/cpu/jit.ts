@@ -28,8 +28,12 @@ import { R as Reg, Seg } from './regs.js';
 
 const RSP = Reg.SP;
 
-/** Executes a whole block starting at `rip` (stopping early if a store changed decoded code). */
-export type CompiledBlock = (cpu: Cpu, rip: number) => void;
+/**
+ * Executes a whole block starting at `rip` (stopping early if a store changed
+ * decoded code); a block that loops on itself repeats while the retired count
+ * stays within `until`.
+ */
+export type CompiledBlock = (cpu: Cpu, rip: number, until: number) => void;
 
 const INLINE_ALU: Partial<Record<number, { lazy: Lazy; expr: string }>> = {
   [AluOp.Add]: { lazy: Lazy.Add, expr: '(a + b) | 0' },
@@ -249,11 +253,12 @@ function inlineJcc(i: Insn, k: number, end: number): string | null {
  * branch forms are inlined only for 64-bit mode.
  */
 export function compileBlock(insns: Insn[], ends: number[], epoch: { value: number }, long: boolean): CompiledBlock {
-  const body: string[] = ['const R = cpu.regs, X = cpu.xmm, M = cpu.mmu, c = cpu.icount, e = E.value;'];
+  const n = insns.length;
+  const body: string[] = [];
   const names: string[] = [];
-  let start = 0, ripSet = false, lastStart = 0;
-  for (let k = 0; k < insns.length; k++) {
-    const i = insns[k], end = ends[k], last = k === insns.length - 1;
+  let start = 0, ripSet = false, lastStart = 0, jccLast = false;
+  for (let k = 0; k < n; k++) {
+    const i = insns[k], end = ends[k], last = k === n - 1;
     lastStart = start;
     names.push(`h${k} = H[${k}], i${k} = I[${k}]`);
     const reg = inline(i) ?? (long ? inlineLea(i, k, end) : null);
@@ -262,6 +267,7 @@ export function compileBlock(insns: Insn[], ends: number[], epoch: { value: numb
     // Anything that may fault or read the clock sees the exact ip, rip and retired count.
     const preamble = `cpu.ip = rip + ${start}; cpu.icount = c + ${k};`;
     ripSet = reg === null;
+    jccLast = jcc !== null;
     if (reg !== null) body.push(reg);
     else if (jcc !== null) body.push(`${preamble} ${jcc}`);
     else if (mem !== null) body.push(`${preamble} cpu.rip = rip + ${end}; ${mem.code}`);
@@ -272,7 +278,16 @@ export function compileBlock(insns: Insn[], ends: number[], epoch: { value: numb
   }
   // After an inline last instruction, leave ip and rip where interpreting it would.
   if (!ripSet) body.push(`cpu.ip = rip + ${lastStart}; cpu.rip = rip + ${start};`);
-  body.push(`cpu.icount = c + ${insns.length};`);
-  const factory = new Function('H', 'I', 'E', 'SH', 'SH64', `const ${names.join(', ')};\nreturn function block(cpu, rip) {\n${body.join('\n')}\n};`);
+  body.push(`cpu.icount = c + ${n};`);
+  // A loop that is one block (a closing Jcc back to its own start) iterates
+  // here instead of returning to the dispatcher each time, as long as the
+  // next iteration fits the budget `until`, as the dispatcher would decide.
+  // A store into decoded code has already returned from inside the body.
+  const selfLoop = jccLast && ends[n - 1] + insns[n - 1].imm === 0;
+  const code = selfLoop
+    ? `for (;;) {\nconst c = cpu.icount;\n${body.join('\n')}\nif (cpu.rip !== rip || cpu.icount + ${n} > until) return;\n}`
+    : `const c = cpu.icount;\n${body.join('\n')}`;
+  const factory = new Function('H', 'I', 'E', 'SH', 'SH64',
+    `const ${names.join(', ')};\nreturn function block(cpu, rip, until) {\nconst R = cpu.regs, X = cpu.xmm, M = cpu.mmu, e = E.value;\n${code}\n};`);
   return factory(insns.map((i) => i.exec), insns, epoch, shift, shift64) as CompiledBlock;
 }
