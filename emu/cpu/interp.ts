@@ -13,7 +13,8 @@
 import { Cpu } from './cpu.js';
 import { Decoder, Mode } from './decode.js';
 import { Insn } from './insn.js';
-import { CpuFault } from './fault.js';
+import { CpuFault, Vector } from './fault.js';
+import { F } from './flags.js';
 import type { OpTable } from './table.js';
 import { compileBlock, type CompiledBlock } from './jit.js';
 
@@ -96,6 +97,12 @@ export class Interpreter {
       // Set before the fetch: a fault while fetching or decoding restarts here.
       cpu.ip = rip;
       const b = this.blockAt(rip);
+      // Single-step (RFLAGS.TF): one instruction, then a #DB trap (SDM Vol.3B §17.3.1.4).
+      // TF is only ever set by an instruction that ends a block, so checking here suffices.
+      if (cpu.flags & F.TF) {
+        this.execute(b, rip, 1);
+        throw new CpuFault(Vector.DB, -1, 0, 'single-step trap', true);
+      }
       const left = until - cpu.icount;
       if (b.compiled !== null && b.insns.length <= left) b.compiled(cpu, rip, until);
       else this.execute(b, rip, left);

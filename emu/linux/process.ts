@@ -210,6 +210,7 @@ export class LinuxProcess {
       case Vector.DE: this.kill(8, `at ${rip} (integer divide error)`); break;
       case Vector.XM: case Vector.MF: this.kill(8, `at ${rip} (${f.message})`); break;
       case Vector.BP: this.kill(5, `at ${rip} (int3)`); break;
+      case Vector.DB: this.kill(5, `at ${rip} (${f.message})`); break;
       case Vector.PF: this.kill(11, `at ${rip} address=${hex64(f.address)} (${f.errorCode & 1 ? 'protection' : 'not mapped'}, ${f.errorCode & 2 ? 'write' : f.errorCode & 16 ? 'fetch' : 'read'})`); break;
       case Vector.AC: this.kill(7, `at ${rip} (alignment check)`); break;
       // Linux sends SIGBUS for a stack-segment fault (arch/x86/kernel/traps.c).

@@ -166,3 +166,16 @@ describe('the decode cache follows the code', () => {
     expect(f.cpu.icount).toBe(1);
   });
 });
+
+describe('single-step', () => {
+  it('popf setting TF traps with #DB after the next instruction, RIP past it', () => {
+    const f = new Sandbox();
+    // pushf; or qword [rsp], 0x100; popf; nop; nop
+    f.load(0x1000, [0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0x90]);
+    f.setReg(R.SP, 0x8000n);
+    f.step(10);
+    expect(f.faults.map((x) => [x.vector, x.trap])).toEqual([[1, true]]);
+    expect(f.cpu.rip).toBe(0x100b);
+    expect(f.cpu.icount).toBe(4);
+  });
+});

@@ -84,7 +84,8 @@ export const rows: OpDef[] = [
   { mn: 'push', code: 0xff, digit: 6, ops: 'Ev', size: 'd64', exec: pushE },
   { mn: 'pop', code: 0x8f, digit: 0, ops: 'Ev', size: 'd64', exec: popE },
   { mn: 'pushfw|pushf|pushf', code: 0x9c, size: 'd64', exec: pushf },
-  { mn: 'popfw|popf|popf', code: 0x9d, size: 'd64', exec: popf },
+  // popf ends a block: a TF it sets must be seen before the next instruction (see interp.ts).
+  { mn: 'popfw|popf|popf', code: 0x9d, size: 'd64', exec: popf, end: true },
   { mn: 'leave', code: 0xc9, size: 'd64', exec: leave },
   { mn: 'enter', code: 0xc8, ops: 'Iw,Ib', size: 'd64', exec: enter },
 ];
