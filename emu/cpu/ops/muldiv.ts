@@ -20,38 +20,23 @@ import type { OpDef } from '../table.js';
 import { F, PARITY } from '../flags.js';
 import { CpuFault, Vector } from '../fault.js';
 import { R } from '../regs.js';
+import { mulHi, smul32, umul32 } from '../mul32.js';
 
 const TWO32 = 4294967296;
 
 // ---- exact multiplication ------------------------------------------------------
 
-/** High dword of the last umul32/smul32 product. */
+/** High dword of the last 64-bit quotient. */
 let mHi = 0;
-
-/** Unsigned 32×32 → 64 product of int32 bit patterns; returns the low dword, high in mHi. */
-function umul32(a: number, b: number): number {
-  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0;
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  mHi = (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
-  return (p00 & 0xffff) | (mid << 16);
-}
-
-/** Signed 32×32 → 64: the unsigned product less b·2^32 if a < 0 and a·2^32 if b < 0. */
-function smul32(a: number, b: number): number {
-  const lo = umul32(a, b);
-  mHi = (mHi - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0;
-  return lo;
-}
 
 /** The last 128-bit product, least significant dword first. */
 const W = new Int32Array(4);
 
 function umul64(aLo: number, aHi: number, bLo: number, bHi: number): void {
-  const l0 = umul32(aLo, bLo), h0 = mHi;
-  const l1 = umul32(aLo, bHi), h1 = mHi;
-  const l2 = umul32(aHi, bLo), h2 = mHi;
-  const l3 = umul32(aHi, bHi), h3 = mHi;
+  const l0 = umul32(aLo, bLo), h0 = mulHi;
+  const l1 = umul32(aLo, bHi), h1 = mulHi;
+  const l2 = umul32(aHi, bLo), h2 = mulHi;
+  const l3 = umul32(aHi, bHi), h3 = mulHi;
   const t1 = (h0 >>> 0) + (l1 >>> 0) + (l2 >>> 0);
   const t2 = (h1 >>> 0) + (h2 >>> 0) + (l3 >>> 0) + Math.floor(t1 / TWO32);
   W[0] = l0;
@@ -170,7 +155,7 @@ function mul(cpu: Cpu, i: Insn): void {
       return;
     }
     case 4: {
-      const lo = umul32(cpu.get64lo(R.AX), b), hi = mHi;
+      const lo = umul32(cpu.get64lo(R.AX), b), hi = mulHi;
       cpu.set32(R.AX, lo);
       cpu.set32(R.DX, hi);
       mulFlags(cpu, lo < 0, lo, hi !== 0);
@@ -204,7 +189,7 @@ function imul1(cpu: Cpu, i: Insn): void {
       return;
     }
     case 4: {
-      const lo = smul32(cpu.get64lo(R.AX), b), hi = mHi;
+      const lo = smul32(cpu.get64lo(R.AX), b), hi = mulHi;
       cpu.set32(R.AX, lo);
       cpu.set32(R.DX, hi);
       mulFlags(cpu, lo < 0, lo, hi !== lo >> 31);

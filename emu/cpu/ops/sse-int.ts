@@ -9,6 +9,7 @@
 import type { Cpu } from '../cpu.js';
 import type { Insn } from '../insn.js';
 import type { OpDef } from '../table.js';
+import { mulHi, smul32, umul32 } from '../mul32.js';
 import { A, B, T, type LaneOp, pair, getX, putX, getMm, putMm, enterMmx } from './sse-lanes.js';
 
 // ---- element-wise operations ------------------------------------------------------
@@ -71,25 +72,14 @@ function addq(neg: boolean): LaneOp {
 
 // ---- multiplies ------------------------------------------------------------------
 
-let mulHi = 0;
-
-/** The unsigned 64-bit product of two uint32 values: low dword returned, high dword in mulHi. */
-function mul32x32(a: number, b: number): number {
-  const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0;
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  mulHi = (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
-  return (mid << 16) | (p00 & 0xffff);
-}
-
 /** pmuludq (signed = false) / pmuldq (SSE4.1): the low dword of each qword, multiplied to 64 bits. */
 export function mulDq(signed: boolean): LaneOp {
   return (n) => {
     const a = A.i32, b = B.i32;
     for (let k = 0; k < n >> 2; k += 2) {
       const x = a[k], y = b[k];
-      a[k] = mul32x32(x >>> 0, y >>> 0);
-      a[k + 1] = signed ? mulHi - (x < 0 ? y : 0) - (y < 0 ? x : 0) : mulHi;
+      a[k] = signed ? smul32(x, y) : umul32(x, y);
+      a[k + 1] = mulHi;
     }
   };
 }
