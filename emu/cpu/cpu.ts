@@ -148,14 +148,7 @@ export class Cpu {
       if (i.asz === 4) lin = ((lin % TWO32) + TWO32) % TWO32;
       return this.canonical(i.seg === Seg.FS || i.seg === Seg.GS ? lin + this.segBase[i.seg] : lin, i.seg);
     }
-    let lo = i.disp >>> 0, hi = i.disp >> 31;
-    const regs = this.regs;
-    if (i.base >= 0) { lo += regs[i.base << 1] >>> 0; hi += regs[(i.base << 1) | 1]; }
-    if (i.index >= 0) {
-      const s = i.scale;
-      lo += (regs[i.index << 1] >>> 0) * (1 << s);
-      hi += s === 0 ? regs[(i.index << 1) | 1] : (regs[(i.index << 1) | 1] << s);
-    }
+    let lo = this.offsetSum(i), hi = this.hi;
     if (i.asz === 8) {
       // The FS/GS base is added modulo 2^64 before the canonical check (SDM Vol.3A §3.4.4).
       if (i.seg === Seg.FS || i.seg === Seg.GS) {
@@ -184,6 +177,17 @@ export class Cpu {
       this.hi = Math.floor(v / TWO32) | 0;
       return v | 0;
     }
+    const lo = this.offsetSum(i);
+    const carry = Math.floor(lo / TWO32);
+    this.hi = (this.hi + carry) | 0;
+    return (lo - carry * TWO32) | 0;
+  }
+
+  /**
+   * disp + base + index << scale as a pair of exact double sums, not yet
+   * normalised: the low-dword sum is returned, the high-dword sum left in `hi`.
+   */
+  private offsetSum(i: Insn): number {
     const regs = this.regs;
     let lo = i.disp >>> 0, hi = i.disp >> 31;
     if (i.base >= 0) { lo += regs[i.base << 1] >>> 0; hi += regs[(i.base << 1) | 1]; }
@@ -192,9 +196,8 @@ export class Cpu {
       lo += (regs[i.index << 1] >>> 0) * (1 << s);
       hi += s === 0 ? regs[(i.index << 1) | 1] : (regs[(i.index << 1) | 1] << s);
     }
-    const carry = Math.floor(lo / TWO32);
-    this.hi = (hi + carry) | 0;
-    return (lo - carry * TWO32) | 0;
+    this.hi = hi;
+    return lo;
   }
 
   private canonical(lin: number, seg: number): number {
