@@ -210,9 +210,7 @@ export class Interpreter {
    * is fetched (and translated) afresh every time.
    */
   private decodeAt(rip: number, code: PageCode, off: number): Insn {
-    const insn = new Insn();
-    const mmu = this.cpu.mmu;
-    this.decoder.decode((k) => mmu.phys.read8(mmu.fetchPhys(rip + k)), this.cpu.mode as Mode, insn);
+    const insn = this.decodeOnly(rip);
     if (off + insn.len <= PAGE) code.insns[off] = insn;
     return insn;
   }
