@@ -12,8 +12,12 @@ import { CpuFault, Vector } from './fault.js';
 import type { Insn } from './insn.js';
 import { Mode } from './decode.js';
 import { Seg, R } from './regs.js';
+import { Attr } from './system.js';
+import type { Platform } from './platform.js';
 
 const TWO32 = 4294967296;
+const DATA = Attr.P | Attr.S | Attr.RW | Attr.A | Attr.DB;
+const CODE64 = Attr.P | Attr.S | Attr.RW | Attr.A | Attr.CODE | Attr.L;
 
 /** Host services that system instructions need (the runner or the machine provides them). */
 export interface CpuHost {
@@ -30,6 +34,11 @@ export class Cpu {
   /** RIP of the instruction being executed (faults restart from here). */
   ip = 0;
   mode: Mode = Mode.Long64;
+  /**
+   * What decoded code depends on besides the bytes: the mode, and the FPU
+   * gates of CR0/CR4 (system.ts fpuGate). Kept by system.ts updateMode.
+   */
+  decodeKey: number = Mode.Long64;
 
   /** RFLAGS; the arithmetic bits are stale while `lazyOp` != Lazy.None. */
   flags: number = F.FIXED1;
@@ -44,6 +53,43 @@ export class Cpu {
   /** Segment bases as linear numbers; in 64-bit mode only FS and GS apply. */
   readonly segBase = [0, 0, 0, 0, 0, 0];
   readonly segSel = new Uint16Array(6);
+  /**
+   * The rest of each segment register's hidden part (system.ts): the limit
+   * in bytes and the descriptor attribute bits. The defaults describe the
+   * flat segments of a 64-bit user process; the machine resets them.
+   */
+  readonly segLimit = [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff];
+  readonly segAttr = [DATA, CODE64, DATA, DATA, DATA, DATA];
+
+  // ---- system state (system.ts, msr.ts, interrupt.ts) -----------------------
+  /** CR0, CR4 and EFER default to those of a 64-bit process under a paging kernel. */
+  cr0 = 0x80050033;
+  cr2 = 0;
+  cr4 = 0x6a0;
+  efer = 0xd01;
+  readonly dr = [0, 0, 0, 0, 0, 0, 0xffff0ff0, 0x400];
+  gdtBase = 0; gdtLimit = 0xffff;
+  idtBase = 0; idtLimit = 0xffff;
+  ldtSel = 0; ldtBase = 0; ldtLimit = 0xffff;
+  trSel = 0; trBase = 0; trLimit = 0xffff; trAttr = Attr.P | (0xb << 8);
+  kernelGsBase = 0;
+  starLo = 0; starHi = 0;
+  lstar = 0; cstar = 0; fmask = 0;
+  tscAux = 0;
+  patLo = 0x00070406; patHi = 0x00070406;
+  /** Machine: the vCPU sleeps in HLT until an interrupt, NMI, INIT or SIPI arrives. */
+  halted = false;
+  /**
+   * Set whenever an event may need the run loop's attention (an APIC IRR
+   * change, NMI, INIT, SIPI); cleared by interrupt.ts when nothing is pending.
+   */
+  attention = false;
+  /** Maskable interrupts are held off until `icount` reaches this (the STI and MOV SS shadows). */
+  inhibitUntil = 0;
+  nmiPending = false;
+  /** An NMI handler is running: further NMIs wait for the next IRET (SDM Vol.3A §6.7.1). */
+  nmiBlocked = false;
+  platform: Platform | null = null;
 
   /** XMM0..15, four int32 lanes each (xmm n at 4n). */
   readonly xmm = new Int32Array(64);
@@ -167,7 +213,32 @@ export class Cpu {
     if (this.mode === Mode.Long64) {
       return i.seg === Seg.FS || i.seg === Seg.GS ? this.canonical(off + this.segBase[i.seg], i.seg) : off;
     }
-    return (off + this.segBase[i.seg === Seg.None ? Seg.DS : i.seg]) % TWO32;
+    const seg = i.seg === Seg.None ? Seg.DS : i.seg;
+    this.checkLimit(seg, off);
+    return (off + this.segBase[seg]) % TWO32;
+  }
+
+  /**
+   * The linear address of offset `off` (already wrapped to the address size)
+   * in segment `seg`, for instructions that address memory without ModRM
+   * (moffs, string operands): only FS and GS have a base in 64-bit mode.
+   */
+  segLinear(seg: number, off: number): number {
+    if (this.mode === Mode.Long64) return seg === Seg.FS || seg === Seg.GS ? off + this.segBase[seg] : off;
+    this.checkLimit(seg, off);
+    return (off + this.segBase[seg]) % TWO32;
+  }
+
+  /**
+   * Outside IA-32e mode every access is checked against its segment: an
+   * unusable (null) segment or an offset beyond the limit is #GP(0), or
+   * #SS(0) for SS (SDM Vol.3A §5.3). Only the first byte's offset is checked.
+   */
+  private checkLimit(seg: number, off: number): void {
+    const attr = this.segAttr[seg], limit = this.segLimit[seg];
+    const expandDown = (attr & (Attr.CODE | Attr.EC)) === Attr.EC;
+    const bad = !(attr & Attr.P) || (expandDown ? off <= limit || off > (attr & Attr.DB ? 0xffffffff : 0xffff) : off > limit);
+    if (bad) throw new CpuFault(seg === Seg.SS ? Vector.SS : Vector.GP, 0, 0, `offset 0x${off.toString(16)} outside segment ${seg}`);
   }
 
   /** The offset part only, as lea computes it: lo in the return value, high dword in `hi`. */
@@ -274,10 +345,15 @@ export class Cpu {
       const sp = this.regNum(R.SP) - size;
       this.writeMem(size, this.canonicalStack(sp), lo, hi);
       this.setSp(sp);
-    } else {
+    } else if (this.segAttr[Seg.SS] & Attr.DB) {
       const sp = ((this.regs[R.SP << 1] >>> 0) - size) >>> 0;
       this.writeMem(size, (sp + this.segBase[Seg.SS]) % TWO32, lo, hi);
       this.regs[R.SP << 1] = sp | 0;
+    } else {
+      // A 16-bit stack (SS.B clear, as in real mode) wraps SP within 64 KiB.
+      const sp = ((this.regs[R.SP << 1] & 0xffff) - size) & 0xffff;
+      this.writeMem(size, (sp + this.segBase[Seg.SS]) % TWO32, lo, hi);
+      this.set16(R.SP, sp);
     }
   }
 
@@ -288,9 +364,15 @@ export class Cpu {
       this.setSp(sp + size);
       return v;
     }
-    const sp = this.regs[R.SP << 1] >>> 0;
+    if (this.segAttr[Seg.SS] & Attr.DB) {
+      const sp = this.regs[R.SP << 1] >>> 0;
+      const v = this.readMem(size, (sp + this.segBase[Seg.SS]) % TWO32);
+      this.regs[R.SP << 1] = (sp + size) | 0;
+      return v;
+    }
+    const sp = this.regs[R.SP << 1] & 0xffff;
     const v = this.readMem(size, (sp + this.segBase[Seg.SS]) % TWO32);
-    this.regs[R.SP << 1] = (sp + size) | 0;
+    this.set16(R.SP, sp + size);
     return v;
   }
 
@@ -352,8 +434,10 @@ export class Cpu {
   }
 
   setFlags(v: number): void {
+    const old = this.flags;
     this.flags = (v | F.FIXED1) & ~(1 << 3 | 1 << 5 | 1 << 15);
     this.lazyOp = Lazy.None;
+    if ((old ^ this.flags) & F.AC) { this.mmu.ac = (this.flags & F.AC) !== 0; this.mmu.updateAlignCheck(); }
   }
 
   cf(): boolean {

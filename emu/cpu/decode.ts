@@ -177,6 +177,11 @@ function readImm(kind: Imm, byte: () => number, osz: number, asz: number, i: Ins
       i.immHi = osz === 8 ? byte() | (byte() << 8) | (byte() << 16) | (byte() << 24) : 0;
       return v;
     }
+    case Imm.Offset: {
+      i.immHi = 0;
+      if (osz === 2) return byte() | (byte() << 8);
+      return byte() | (byte() << 8) | (byte() << 16) | (byte() << 24);
+    }
     case Imm.Moffs: {
       if (asz === 2) { i.immHi = 0; return byte() | (byte() << 8); }
       const v = byte() | (byte() << 8) | (byte() << 16) | (byte() << 24);

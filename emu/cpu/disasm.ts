@@ -17,6 +17,10 @@
  *     chose the address size, REX bits that named a register, a segment
  *     override shown in a memory operand (in 64-bit mode only FS and GS are);
  *   - GNU spells a mov with a 64-bit immediate or absolute address `movabs`;
+ *   - a far pointer immediate is `selector:offset`; one in memory is a DWORD
+ *     (16-bit offset) or FWORD (32-bit), and with REX.W the TBYTE (m16:64)
+ *     Intel reads, where objdump follows AMD and still says FWORD, so the
+ *     golden data has no such case; a descriptor-table image (sgdt's) has no size;
  *   - a rip-relative operand is followed by a comment with its target.
  *
  * The instruction's bytes are needed besides the decoded fields, for the
@@ -27,7 +31,7 @@ import type { OpRow } from './table.js';
 import { Mode } from './decode.js';
 import { GPR8, GPR16, GPR32, GPR64, R, SEGS, Seg } from './regs.js';
 
-const PTR: Record<number, string> = { 1: 'BYTE', 2: 'WORD', 4: 'DWORD', 8: 'QWORD', 10: 'TBYTE', 16: 'XMMWORD' };
+const PTR: Record<number, string> = { 1: 'BYTE', 2: 'WORD', 4: 'DWORD', 6: 'FWORD', 8: 'QWORD', 10: 'TBYTE', 16: 'XMMWORD' };
 
 /** REX bits; Prefix stands for the REX byte itself, which selects spl..dil. */
 const enum Rex { B = 1, X = 2, R = 4, W = 8, Prefix = 0x40 }
@@ -57,9 +61,17 @@ class Printer {
   private readonly row: OpRow;
   /** Number of prefix bytes (legacy and REX) before the opcode. */
   private readonly nPrefix: number;
-  /** The segment override in force: the last one, except ES/CS/SS/DS in 64-bit mode. */
+  /** The segment override in force: the last one, where 64-bit mode ignores ES/CS/SS/DS. */
   private readonly seg: Seg;
   private readonly addrMask: bigint;
+  /**
+   * The operand size 66 and REX.W cannot change: 64 in 64-bit mode for a near
+   * branch (f64) and for a descriptor-table image (size s), whose base is then
+   * 64 bits whatever the prefixes (SDM Vol.2A LGDT/LIDT, SGDT).
+   */
+  private readonly fixed64: boolean;
+  /** The operand size the text shows: the decoder's, or 8 where fixed64. */
+  private readonly osz: number;
   // What the operands used; a prefix nothing used is printed by name.
   private rexUsed = 0;
   private osUsed = false;
@@ -76,11 +88,14 @@ class Printer {
     for (; n < i.len; n++) {
       const b = bytes[n];
       if (!LEGACY_PREFIXES.has(b) && !(mode === Mode.Long64 && (b & 0xf0) === 0x40)) break;
-      if (b in SEG_PREFIX) seg = SEG_PREFIX[b];
+      // An ignored ES/CS/SS/DS after FS or GS leaves that in force (65 26: gs), as in the decoder.
+      if (b in SEG_PREFIX && (mode !== Mode.Long64 || b === 0x64 || b === 0x65)) seg = SEG_PREFIX[b];
     }
     this.nPrefix = n;
-    this.seg = mode === Mode.Long64 && seg !== Seg.FS && seg !== Seg.GS ? Seg.None : seg;
+    this.seg = seg;
     this.addrMask = mode === Mode.Long64 ? (1n << 64n) - 1n : 0xffffffffn;
+    this.fixed64 = mode === Mode.Long64 && (this.row.size === 'f64' || this.row.operands.some((o) => /^[A-Z]s$/.test(o)));
+    this.osz = this.fixed64 ? 8 : i.osz;
   }
 
   text(): string {
@@ -138,6 +153,7 @@ class Printer {
           break;
         default:
           if (b in SEG_PREFIX) {
+            // objdump counts the last segment prefix as the one used, even an ignored one (65 26: gs).
             if (k === lastSeg && this.segUsed) continue;
             const indirect = nearBranch && row.operands[0]?.[0] === 'E';
             out.push(b === 0x3e && indirect ? 'notrack' : SEGS[SEG_PREFIX[b]]);
@@ -151,17 +167,23 @@ class Printer {
     return out;
   }
 
-  /** The one of three spellings ('a|b|c') for operand size 16|32|64. */
+  /**
+   * The one of three spellings ('a|b|c') for operand size 16|32|64. 'Xw|X|Xq'
+   * is a mnemonic whose size objdump shows only when a prefix changed it
+   * (pushw, retfq): in 16-bit code the bare X is 16 bits and 66 makes it Xd.
+   */
   private bySize(names: string[]): string {
-    return names[this.i.osz === 2 ? 0 : this.i.osz === 4 ? 1 : 2];
+    const k = this.osz === 2 ? 0 : this.osz === 4 ? 1 : 2;
+    if (this.mode === Mode.Real && names[0] === names[1] + 'w') return [names[1], names[1] + 'd', names[2]][k];
+    return names[k];
   }
 
   /** Records that the text depends on the operand size that 66 (`by66`) or REX.W (`byW`) selects. */
   private useOperandSize(by66: boolean, byW: boolean): void {
     const { i, row } = this;
-    const sizedByW = row.size === undefined && (i.rex & Rex.W) !== 0;
+    const sizedByW = row.size === undefined && !this.fixed64 && (i.rex & Rex.W) !== 0;
     if (sizedByW && byW) this.rexUsed |= Rex.W;
-    if (by66 && !sizedByW && (row.size !== 'f64' || this.mode !== Mode.Long64)) this.osUsed = true;
+    if (by66 && !sizedByW && !this.fixed64) this.osUsed = true;
   }
 
   private useRex(bit: Rex): void {
@@ -170,13 +192,13 @@ class Printer {
 
   /**
    * Bytes of an operand of size letter `s` (table.ts OPERAND GRAMMAR); 0 for
-   * none, and for the x87 environment (e) and state (f) images, which objdump
-   * prints without a size.
+   * none, and for the x87 environment (e) and state (f) images and the
+   * descriptor-table image (s), which objdump prints without a size.
    */
   private size(s: string): number {
-    const osz = this.i.osz;
+    const osz = this.osz;
     switch (s) {
-      case '': case 'e': case 'f': return 0;
+      case '': case 'e': case 'f': case 's': return 0;
       case 'b': return 1;
       case 'w': return 2;
       case 'd': case 'ss': return 4;
@@ -184,7 +206,12 @@ class Printer {
       case 't': return 10;
       case 'dq': case 'x': case 'ps': case 'pd': return 16;
       case 'v': this.useOperandSize(true, true); return osz;
-      case 'z': this.useOperandSize(true, true); return osz === 2 ? 2 : 4;
+      // z stops at 32 bits, so REX.W leaves it alone (ins, outs); it does sign-extend an Iz, see immediate().
+      case 'z': this.useOperandSize(true, false); return osz === 2 ? 2 : 4;
+      // A far pointer: an offset of the operand size and a 16-bit selector.
+      case 'p': this.useOperandSize(true, true); return osz + 2;
+      // A pair of operand-size values (bound's limits).
+      case 'a': this.useOperandSize(true, true); return osz * 2;
       case 'y': this.useOperandSize(false, true); return osz === 8 ? 8 : 4;
     }
     throw new Error(`disasm: operand size '${s}' of ${this.row.mn}`);
@@ -203,7 +230,9 @@ class Printer {
     if (op === 'ST0') return 'st';
     if (op === 'STi') return `st(${i.rm & 7})`;
     if (/^[A-Z]{2}[A-Z0-9]*$/.test(op)) return op.toLowerCase();
-    if (/^[er][A-Z]{2}$/.test(op)) return this.gpr(this.size('v'), GPR16.indexOf(op.slice(1).toLowerCase()), 0);
+    // A sized fixed register: eAX and rAX follow the operand size (v), zAX stops at 32 bits (z; in, out).
+    const fixed = /^([erz])([A-Z]{2})$/.exec(op);
+    if (fixed !== null) return this.gpr(this.size(fixed[1] === 'z' ? 'z' : 'v'), GPR16.indexOf(fixed[2].toLowerCase()), 0);
     const m = /^(s?)([A-Z])([a-z]*)$/.exec(op);
     if (m === null) throw new Error(`disasm: operand '${op}' of ${this.row.mn}`);
     const [, signed, method, s] = m;
@@ -224,6 +253,7 @@ class Printer {
       case 'D': this.useRex(Rex.R); return `dr${i.reg}`;
       case 'I': return this.immediate(s, signed === 's');
       case 'J': return this.branchTarget(s);
+      case 'A': return this.farPointer(s);
       case 'O': return this.moffs(s);
       case 'X': return this.stringOperand(s, R.SI, this.segOverride() || 'ds:');
       case 'Y': return this.stringOperand(s, R.DI, 'es:');
@@ -260,7 +290,7 @@ class Printer {
     // Iz and sIb are sign-extended to the operand size, Iv fills it; the rest keep their own width.
     const toOperandSize = signExtended || s === 'z' || s === 'v';
     if (toOperandSize) this.useOperandSize(true, true);
-    const bits = toOperandSize ? this.i.osz * 8 : this.size(s) * 8;
+    const bits = toOperandSize ? this.osz * 8 : this.size(s) * 8;
     if (s === 'v' && bits === 64) this.movabs = true;
     return hex(BigInt.asUintN(bits, v));
   }
@@ -270,11 +300,18 @@ class Printer {
     this.size(s);
     const next = this.addr + BigInt(i.len);
     let t = next + this.nextImm();
-    if (s === 'z' && i.osz === 2) {
+    if (s === 'z' && this.osz === 2) {
       // A 16-bit target: with 66 the whole address wraps to 16 bits, in 16-bit code only the offset in its 64K.
       t = i.opsizePrefix ? t & 0xffffn : (t & 0xffffn) | (next & ~0xffffn);
     }
     return hex(t & this.addrMask);
+  }
+
+  /** A far pointer immediate: the offset, of the operand size, then the selector; shown selector:offset. */
+  private farPointer(s: string): string {
+    this.size(s);
+    const offset = BigInt.asUintN(this.osz * 8, this.nextImm());
+    return `${hex(this.nextImm())}:${hex(offset)}`;
   }
 
   private moffs(s: string): string {

@@ -20,6 +20,7 @@ export const enum Vector {
   SS = 12, // stack fault
   GP = 13, // general protection
   PF = 14, // page fault
+  MC = 18, // machine check
   MF = 16, // x87 floating-point error
   AC = 17, // alignment check
   XM = 19, // SIMD floating-point
@@ -48,6 +49,11 @@ export class CpuFault extends Error {
     detail = '',
     /** A trap reports the RIP after the instruction (int3, into); a fault the RIP of it. */
     readonly trap = false,
+    /**
+     * Raised by INT n, INT3 or INTO: delivered through the IDT only if the
+     * gate's DPL admits the current CPL, and never marked external (EXT).
+     */
+    readonly soft = false,
   ) {
     super(`${VECTOR_NAMES[vector] ?? `vector ${vector}`}${detail ? ': ' + detail : ''}`);
   }

@@ -53,4 +53,6 @@ export class Insn {
   immHi = 0;
   /** Second immediate (enter's nesting level; the 0F3A forms' imm8 stays in imm). */
   imm2 = 0;
+  /** The CPU's FPU state at decode time makes this instruction raise #NM or #UD (interp.ts); `exec` does that. */
+  fpuTrap = false;
 }

@@ -17,10 +17,16 @@ import { CpuFault, Vector } from './fault.js';
 import { F } from './flags.js';
 import type { OpTable } from './table.js';
 import { compileBlock, type CompiledBlock } from './jit.js';
+import { CodePages } from './codepages.js';
+import { serviceEvents } from './interrupt.js';
+import { Seg } from './regs.js';
+import { fpuGate } from './system.js';
 
 const PAGE = 4096;
 const RECENT = 64;
 const MAX_BLOCK = 64;
+/** DR6.BS: the #DB came from single-stepping (SDM Vol.3B §17.2.3). */
+const DR6_BS = 1 << 14;
 
 /** Complete interpreted runs after which a block is compiled (jit.ts). */
 const HOT_RUNS = 32;
@@ -36,6 +42,8 @@ class Block {
 export interface InterpreterOptions {
   /** Compile hot blocks (the default); false interprets every instruction, the reference behaviour. */
   jit?: boolean;
+  /** The machine-wide registry of code pages, shared by all vCPUs; a lone CPU gets its own. */
+  codePages?: CodePages;
 }
 
 /** One physical page's decoded code: instructions and blocks by page offset. */
@@ -46,9 +54,11 @@ class PageCode {
 
 export class Interpreter {
   private readonly decoder: Decoder;
-  private readonly pages = new Map<number, PageCode>();
-  private readonly codePages = new Set<number>();
-  private cachedMode = 0;
+  /** Decoded pages for each decode key (mode and FPU gates), so switching modes keeps every cache. */
+  private readonly caches = new Map<number, Map<number, PageCode>>();
+  private pages = new Map<number, PageCode>();
+  private readonly codePages: CodePages;
+  private cachedKey = -1;
   // Recently executed linear pages and their code, direct-mapped; valid
   // while the MMU's translation generation is unchanged (`recentGen`).
   private readonly recentLin = new Float64Array(RECENT).fill(NaN);
@@ -63,8 +73,8 @@ export class Interpreter {
   constructor(readonly cpu: Cpu, table: OpTable, options: InterpreterOptions = {}) {
     this.decoder = new Decoder(table);
     this.jit = options.jit ?? true;
-    cpu.mmu.codePages = this.codePages;
-    cpu.mmu.onCodeWrite = (page) => this.invalidate(page);
+    this.codePages = options.codePages ?? new CodePages();
+    this.codePages.attach(cpu.mmu, (page) => this.invalidate(page));
   }
 
   /**
@@ -77,7 +87,7 @@ export class Interpreter {
     const cpu = this.cpu;
     const start = cpu.icount;
     this.stopRequested = false;
-    while (cpu.icount - start < budget && !this.stopRequested) {
+    while (cpu.icount - start < budget && !this.stopRequested && !cpu.halted) {
       try {
         this.runBlocks(start + budget);
       } catch (e) {
@@ -93,19 +103,26 @@ export class Interpreter {
   private runBlocks(until: number): void {
     const cpu = this.cpu;
     while (cpu.icount < until && !this.stopRequested) {
+      if (cpu.attention) {
+        serviceEvents(cpu);
+        if (cpu.halted) return;
+      }
       const rip = cpu.rip;
       // Set before the fetch: a fault while fetching or decoding restarts here.
       cpu.ip = rip;
-      const b = this.blockAt(rip);
+      // Outside 64-bit mode RIP is an offset into CS; blocks are found by linear address.
+      const b = this.blockAt(cpu.mode === Mode.Long64 ? rip : (rip + cpu.segBase[Seg.CS]) % 4294967296);
       // Single-step (RFLAGS.TF): one instruction, then a #DB trap (SDM Vol.3B §17.3.1.4).
       // TF is only ever set by an instruction that ends a block, so checking here suffices.
       if (cpu.flags & F.TF) {
         this.execute(b, rip, 1);
+        cpu.dr[6] |= DR6_BS;
         throw new CpuFault(Vector.DB, -1, 0, 'single-step trap', true);
       }
       const left = until - cpu.icount;
       if (b.compiled !== null && b.insns.length <= left) b.compiled(cpu, rip, until);
       else this.execute(b, rip, left);
+      if (cpu.halted) return;
     }
   }
 
@@ -148,7 +165,9 @@ export class Interpreter {
 
   /** Forgets all decoded code (after memory was changed behind the MMU's back). */
   flushCode(): void {
-    this.pages.clear(); this.codePages.clear();
+    this.caches.clear();
+    this.pages = new Map();
+    this.cachedKey = -1;
     this.recentLin.fill(NaN);
     this.epoch.value++;
   }
@@ -162,16 +181,18 @@ export class Interpreter {
   }
 
   private codeFor(physPage: number): PageCode {
-    if (this.cpu.mode !== this.cachedMode) {
-      this.flushCode();
-      this.cachedMode = this.cpu.mode;
+    const key = this.cpu.mode | (this.cpu.decodeKey & ~0xff);
+    if (key !== this.cachedKey) {
+      let pages = this.caches.get(key);
+      if (pages === undefined) { pages = new Map(); this.caches.set(key, pages); }
+      this.pages = pages;
+      this.cachedKey = key;
     }
     let code = this.pages.get(physPage);
     if (code === undefined) {
       code = new PageCode();
       this.pages.set(physPage, code);
       this.codePages.add(physPage);
-      this.cpu.mmu.unmapWritesTo(physPage);
     }
     return code;
   }
@@ -211,13 +232,22 @@ export class Interpreter {
    */
   private decodeAt(rip: number, code: PageCode, off: number): Insn {
     const insn = this.decodeOnly(rip);
+    // Under a gated FPU state the instruction raises its #NM or #UD instead of executing.
+    const unit = insn.row.unit;
+    if (unit !== undefined && this.cachedKey > 0xff) {
+      const vector = fpuGate(unit, this.cachedKey);
+      if (vector >= 0) {
+        insn.fpuTrap = true;
+        const why = `${insn.row.mn} with ${vector === Vector.NM ? 'CR0.TS or CR0.EM set' : 'CR0.EM set or CR4.OSFXSR clear'}`;
+        insn.exec = () => { throw new CpuFault(vector, -1, 0, why); };
+      }
+    }
     if (off + insn.len <= PAGE) code.insns[off] = insn;
     return insn;
   }
 
   private invalidate(physPage: number): void {
-    this.pages.delete(physPage);
-    this.codePages.delete(physPage);
+    for (const pages of this.caches.values()) pages.delete(physPage);
     this.recentLin.fill(NaN);
     this.epoch.value++;
   }

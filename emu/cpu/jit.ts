@@ -261,9 +261,11 @@ export function compileBlock(insns: Insn[], ends: number[], epoch: { value: numb
     const i = insns[k], end = ends[k], last = k === n - 1;
     lastStart = start;
     names.push(`h${k} = H[${k}], i${k} = I[${k}]`);
-    const reg = inline(i) ?? (long ? inlineLea(i, k, end) : null);
-    const mem = long ? inlineMemory(i, k, end) ?? inlineStack(i, k) : null;
-    const jcc = long && last ? inlineJcc(i, k, end) : null;
+    // An instruction decoded to trap (FPU gated by CR0/CR4) always calls its handler.
+    const plain = !i.fpuTrap;
+    const reg = plain ? inline(i) ?? (long ? inlineLea(i, k, end) : null) : null;
+    const mem = plain && long ? inlineMemory(i, k, end) ?? inlineStack(i, k) : null;
+    const jcc = plain && long && last ? inlineJcc(i, k, end) : null;
     // Anything that may fault or read the clock sees the exact ip, rip and retired count.
     const preamble = `cpu.ip = rip + ${start}; cpu.icount = c + ${k};`;
     ripSet = reg === null;
@@ -285,7 +287,7 @@ export function compileBlock(insns: Insn[], ends: number[], epoch: { value: numb
   // A store into decoded code has already returned from inside the body.
   const selfLoop = jccLast && ends[n - 1] + insns[n - 1].imm === 0;
   const code = selfLoop
-    ? `for (;;) {\nconst c = cpu.icount;\n${body.join('\n')}\nif (cpu.rip !== rip || cpu.icount + ${n} > until) return;\n}`
+    ? `for (;;) {\nconst c = cpu.icount;\n${body.join('\n')}\nif (cpu.rip !== rip || cpu.icount + ${n} > until || cpu.attention) return;\n}`
     : `const c = cpu.icount;\n${body.join('\n')}`;
   const factory = new Function('H', 'I', 'E', 'SH', 'SH64',
     `const ${names.join(', ')};\nreturn function block(cpu, rip, until) {\nconst R = cpu.regs, X = cpu.xmm, M = cpu.mmu, e = E.value;\n${code}\n};`);

@@ -18,6 +18,7 @@
  */
 import { CpuFault, PfErr, Vector } from './fault.js';
 import type { PhysMem } from './physmem.js';
+import type { CodePages } from './codepages.js';
 
 export const enum Pte {
   P = 1 << 0,
@@ -42,10 +43,31 @@ const TWO32 = 4294967296;
 /** Canonical linear addresses lie in [-2^47, 2^47) in signed form. */
 export const CANONICAL_LIMIT = 140737488355328;
 
+class TlbSet {
+  readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly rPhys = new Float64Array(TLB_SIZE);
+  readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly wPhys = new Float64Array(TLB_SIZE);
+  readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly xPhys = new Float64Array(TLB_SIZE);
+  readonly rGlobal = new Uint8Array(TLB_SIZE);
+  readonly wGlobal = new Uint8Array(TLB_SIZE);
+  readonly xGlobal = new Uint8Array(TLB_SIZE);
+}
+
 export class Mmu {
   /** CR3 page-table base (physical). */
   cr3 = 0;
   paging = false;
+  /**
+   * Paging structure depth while `paging`: 4 (IA-32e), 3 (PAE) or 2 (32-bit
+   * paging with 4-byte entries). Set by the CPU from CR0/CR4/EFER.
+   */
+  levels: 2 | 3 | 4 = 4;
+  /** CR4.PSE: 4 MiB pages in 32-bit paging (PAE and IA-32e paging always allow large pages). */
+  pse = false;
+  /** CR4.PGE: global translations survive CR3 writes. */
+  pge = true;
   /** CR0.WP: supervisor writes honour read-only pages. */
   wp = true;
   /** EFER.NXE: the XD bit is honoured. */
@@ -59,25 +81,71 @@ export class Mmu {
   hi = 0;
 
   // Direct-mapped TLB, one tag array per access kind so that a hit needs no
-  // permission test: an entry exists only where that access is allowed.
-  private readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly rPhys = new Float64Array(TLB_SIZE);
-  private readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly wPhys = new Float64Array(TLB_SIZE);
-  private readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly xPhys = new Float64Array(TLB_SIZE);
-  private readonly rGlobal = new Uint8Array(TLB_SIZE);
-  private readonly wGlobal = new Uint8Array(TLB_SIZE);
-  private readonly xGlobal = new Uint8Array(TLB_SIZE);
+  // permission test: an entry exists only where that access is allowed. The
+  // permissions depend on the privilege level, so there is one set for
+  // supervisor and one for user accesses; a CPL change swaps sets instead of
+  // flushing. The active set's arrays are aliased in the fields below.
+  private readonly sets = [new TlbSet(), new TlbSet()];
+  private rTag: Float64Array; private rPhys: Float64Array;
+  private wTag: Float64Array; private wPhys: Float64Array;
+  private xTag: Float64Array; private xPhys: Float64Array;
+  private rGlobal: Uint8Array; private wGlobal: Uint8Array; private xGlobal: Uint8Array;
+  /** The active set is the user set (CPL 3). */
+  private user = false;
 
   constructor(readonly phys: PhysMem) {
     this.ram = phys.bytes;
     this.view = phys.view;
+    const t = this.sets[0];
+    this.rTag = t.rTag; this.rPhys = t.rPhys; this.wTag = t.wTag; this.wPhys = t.wPhys;
+    this.xTag = t.xTag; this.xPhys = t.xPhys; this.rGlobal = t.rGlobal; this.wGlobal = t.wGlobal; this.xGlobal = t.xGlobal;
   }
 
   get cpl(): number { return this.cplValue; }
   set cpl(v: number) {
-    if (v !== this.cplValue) { this.cplValue = v; this.flushAll(); }
+    if (v === this.cplValue) return;
+    this.cplValue = v;
+    if ((v === 3) !== this.user) { this.useSet(v === 3); this.gen++; }
+    this.updateAlignCheck();
+  }
+
+  /** CR0.AM and RFLAGS.AC, mirrored by the CPU: with CPL 3 they turn on alignment checking. */
+  am = false;
+  ac = false;
+  /** Misaligned data accesses raise #AC(0) (SDM Vol.3A §6.15, interrupt 17). */
+  private alignCheck = false;
+
+  updateAlignCheck(): void {
+    const on = this.am && this.ac && this.cplValue === 3;
+    if (on === this.alignCheck) return;
+    this.alignCheck = on;
+    // Cached data translations would bypass the check: drop them (the user set's only; CPL is 3).
+    if (on) { this.rTag.fill(NaN); this.wTag.fill(NaN); }
+  }
+
+  private misaligned(lin: number): never {
+    throw new CpuFault(Vector.AC, 0, 0, `misaligned access at 0x${lin.toString(16)} with alignment checking on`);
+  }
+
+  private useSet(user: boolean): void {
+    const t = this.sets[user ? 1 : 0];
+    this.user = user;
+    this.rTag = t.rTag; this.rPhys = t.rPhys; this.wTag = t.wTag; this.wPhys = t.wPhys;
+    this.xTag = t.xTag; this.xPhys = t.xPhys; this.rGlobal = t.rGlobal; this.wGlobal = t.wGlobal; this.xGlobal = t.xGlobal;
+  }
+
+  /**
+   * Runs `fn` with supervisor access rights whatever the CPL: the CPU's
+   * implicit accesses to the GDT, IDT and TSS are supervisor accesses
+   * (SDM Vol.3A §4.6.1) even while delivering an interrupt from ring 3.
+   */
+  supervisor<T>(fn: () => T): T {
+    const saved = this.cplValue;
+    if (saved === 0) return fn();
+    const wasUser = this.user;
+    this.cplValue = 0;
+    this.useSet(false);
+    try { return fn(); } finally { this.cplValue = saved; this.useSet(wasUser); }
   }
 
   /** Bumped by every flush, so that cached translations elsewhere know to look again. */
@@ -86,16 +154,19 @@ export class Mmu {
   flushAll(): void {
     this.gen++;
     this.largePagesCached = false;
-    this.rTag.fill(NaN); this.wTag.fill(NaN); this.xTag.fill(NaN);
+    for (const t of this.sets) { t.rTag.fill(NaN); t.wTag.fill(NaN); t.xTag.fill(NaN); }
   }
 
   /** A CR3 write: drops every translation not marked global (CR4.PGE). */
   flushNonGlobal(): void {
+    if (!this.pge) { this.flushAll(); return; }
     this.gen++;
-    for (let i = 0; i < TLB_SIZE; i++) {
-      if (!this.rGlobal[i]) this.rTag[i] = NaN;
-      if (!this.wGlobal[i]) this.wTag[i] = NaN;
-      if (!this.xGlobal[i]) this.xTag[i] = NaN;
+    for (const t of this.sets) {
+      for (let i = 0; i < TLB_SIZE; i++) {
+        if (!t.rGlobal[i]) t.rTag[i] = NaN;
+        if (!t.wGlobal[i]) t.wTag[i] = NaN;
+        if (!t.xGlobal[i]) t.xTag[i] = NaN;
+      }
     }
   }
 
@@ -108,14 +179,18 @@ export class Mmu {
     this.gen++;
     const i = (lin >>> 12) & TLB_MASK;
     const page = lin - (lin & 0xfff);
-    if (this.rTag[i] === page) this.rTag[i] = NaN;
-    if (this.wTag[i] === page) this.wTag[i] = NaN;
-    if (this.xTag[i] === page) this.xTag[i] = NaN;
+    for (const t of this.sets) {
+      if (t.rTag[i] === page) t.rTag[i] = NaN;
+      if (t.wTag[i] === page) t.wTag[i] = NaN;
+      if (t.xTag[i] === page) t.xTag[i] = NaN;
+    }
   }
 
   /** Drops write translations to a physical page, so that writes to it take the slow path. */
   unmapWritesTo(physPage: number): void {
-    for (let i = 0; i < TLB_SIZE; i++) if (this.wPhys[i] === physPage && this.wTag[i] === this.wTag[i]) this.wTag[i] = NaN;
+    for (const t of this.sets) {
+      for (let i = 0; i < TLB_SIZE; i++) if (t.wPhys[i] === physPage && t.wTag[i] === t.wTag[i]) t.wTag[i] = NaN;
+    }
   }
 
   /** A 2 MiB or 1 GiB translation has been cached since the last full flush. */
@@ -126,12 +201,11 @@ export class Mmu {
    * bypass the store path, so they report here to drop decoded code.
    */
   notifyWrite(physPage: number): void {
-    if (this.codePages !== null && this.codePages.has(physPage) && this.onCodeWrite) this.onCodeWrite(physPage);
+    if (this.code !== null) this.code.written(physPage);
   }
 
-  /** Called by the slow write path when a write lands on a page holding decoded code. */
-  onCodeWrite: ((physPage: number) => void) | null = null;
-  codePages: Set<number> | null = null;
+  /** The machine's registry of pages holding decoded code (set by CodePages.attach). */
+  code: CodePages | null = null;
 
   // ---- loads ---------------------------------------------------------------
 
@@ -146,6 +220,7 @@ export class Mmu {
     const off = lin & 0xfff;
     const i = (lin >>> 12) & TLB_MASK;
     if (this.rTag[i] === lin - off && off <= 0xffe) return this.view.getUint16(this.rPhys[i] + off, true);
+    if (this.alignCheck && (lin & 1)) this.misaligned(lin);
     return this.read8(lin) | (this.read8(lin + 1) << 8);
   }
 
@@ -154,6 +229,7 @@ export class Mmu {
     const off = lin & 0xfff;
     const i = (lin >>> 12) & TLB_MASK;
     if (this.rTag[i] === lin - off && off <= 0xffc) return this.view.getInt32(this.rPhys[i] + off, true);
+    if (this.alignCheck && (lin & 3)) this.misaligned(lin);
     if (off <= 0xffc) return this.phys.read32(this.translate(lin, Access.Read));
     return this.read8(lin) | (this.read8(lin + 1) << 8) | (this.read8(lin + 2) << 16) | (this.read8(lin + 3) << 24);
   }
@@ -167,6 +243,7 @@ export class Mmu {
       this.hi = this.view.getInt32(p + 4, true);
       return this.view.getInt32(p, true);
     }
+    if (this.alignCheck && (lin & 7)) this.misaligned(lin);
     const lo = this.read32(lin);
     this.hi = this.read32(lin + 4);
     return lo;
@@ -185,6 +262,7 @@ export class Mmu {
     const off = lin & 0xfff;
     const i = (lin >>> 12) & TLB_MASK;
     if (this.wTag[i] === lin - off && off <= 0xffe) { this.view.setUint16(this.wPhys[i] + off, v, true); return; }
+    if (this.alignCheck && (lin & 1)) this.misaligned(lin);
     this.checkWritable(lin, 2);
     this.write8(lin, v); this.write8(lin + 1, v >> 8);
   }
@@ -193,6 +271,7 @@ export class Mmu {
     const off = lin & 0xfff;
     const i = (lin >>> 12) & TLB_MASK;
     if (this.wTag[i] === lin - off && off <= 0xffc) { this.view.setInt32(this.wPhys[i] + off, v, true); return; }
+    if (this.alignCheck && (lin & 3)) this.misaligned(lin);
     if (off <= 0xffc) { this.phys.write32(this.translateWrite(lin), v); return; }
     this.checkWritable(lin, 4);
     this.write8(lin, v); this.write8(lin + 1, v >> 8); this.write8(lin + 2, v >> 16); this.write8(lin + 3, v >> 24);
@@ -206,6 +285,7 @@ export class Mmu {
       this.view.setInt32(p, lo, true); this.view.setInt32(p + 4, hi, true);
       return;
     }
+    if (this.alignCheck && (lin & 7)) this.misaligned(lin);
     this.checkWritable(lin, 8);
     this.write32(lin, lo); this.write32(lin + 4, hi);
   }
@@ -222,8 +302,8 @@ export class Mmu {
   private translateWrite(lin: number): number {
     const p = this.translate(lin, Access.Write);
     const page = p - (p & 0xfff);
-    if (this.codePages !== null && this.codePages.has(page) && this.onCodeWrite) {
-      this.onCodeWrite(page);
+    if (this.code !== null && this.code.has(page)) {
+      this.code.written(page);
       // Refill now that the page no longer holds decoded code.
       return this.translate(lin, Access.Write);
     }
@@ -257,26 +337,36 @@ export class Mmu {
     if (lin < -CANONICAL_LIMIT || lin >= CANONICAL_LIMIT) throw new CpuFault(Vector.GP, 0, 0, 'non-canonical address');
     const user = this.cplValue === 3;
     const write = access === Access.Write;
-    let table = this.cr3 - (this.cr3 % 4096);
+    const levels = this.levels;
+    const wide = levels !== 2;
+    let table: number, level: number;
+    if (levels === 4) { table = this.cr3 - (this.cr3 % 4096); level = 3; }
+    else if (levels === 3) { table = (this.cr3 >>> 0) - ((this.cr3 >>> 0) % 32); level = 2; }
+    else { table = (this.cr3 >>> 0) - ((this.cr3 >>> 0) % 4096); level = 1; }
     let allowWrite = true, allowUser = true, allowExec = true;
     let frame = 0;
     let global = false;
-    for (let level = 3; level >= 0; level--) {
-      const shift = 12 + 9 * level;
-      const index = Math.floor(lin / 2 ** shift) & 511;
-      const ea = table + index * 8;
+    for (; level >= 0; level--) {
+      // Each level indexes 9 bits (10 with 4-byte entries); PAE's top level has just 4 entries.
+      const shift = wide ? 12 + 9 * level : 12 + 10 * level;
+      const index = Math.floor(lin / 2 ** shift) & (!wide ? 1023 : levels === 3 && level === 2 ? 3 : 511);
+      const ea = table + index * (wide ? 8 : 4);
       const lo = this.phys.read32(ea);
-      const hi = this.phys.read32(ea + 4);
-      if (!(lo & Pte.P)) this.pageFault(lin, access, false);
+      const hi = wide ? this.phys.read32(ea + 4) : 0;
+      if (!(lo & Pte.P)) this.pageFault(lin, access, false, false);
+      const pdpte = levels === 3 && level === 2;
+      if (this.reservedBitsSet(lo, hi, level, pdpte)) this.pageFault(lin, access, true, true);
+      if (pdpte) { table = (hi & 0xff) * TWO32 + (lo >>> 12) * 4096; continue; }
       if (!(lo & Pte.RW)) allowWrite = false;
       if (!(lo & Pte.US)) allowUser = false;
       if (this.nxe && (hi & PTE_HI_XD)) allowExec = false;
       const addr = (hi & 0xfffff) * TWO32 + (lo >>> 12) * 4096;
-      if (level === 0 || (level <= 2 && (lo & Pte.PS) !== 0)) {
+      const large = level > 0 && (lo & Pte.PS) !== 0 && (wide || this.pse);
+      if (level === 0 || large) {
         const okUser = !user || allowUser;
         const okWrite = !write || allowWrite || (!user && !this.wp);
         const okExec = access !== Access.Exec || allowExec;
-        if (!okUser || !okWrite || !okExec) this.pageFault(lin, access, true);
+        if (!okUser || !okWrite || !okExec) this.pageFault(lin, access, true, false);
         const set = lo | Pte.A | (write ? Pte.D : 0);
         if (set !== lo) this.phys.write32(ea, set);
         // In a large page, bits below the page size come from the linear
@@ -284,7 +374,7 @@ export class Mmu {
         const size = 2 ** shift;
         frame = addr - (addr % size) + (page - Math.floor(page / size) * size);
         if (level > 0) this.largePagesCached = true;
-        global = (lo & Pte.G) !== 0;
+        global = this.pge && (lo & Pte.G) !== 0;
         break;
       }
       if (!(lo & Pte.A)) this.phys.write32(ea, lo | Pte.A);
@@ -296,19 +386,40 @@ export class Mmu {
     return frame + off;
   }
 
+  /**
+   * Reserved bits of a present entry (SDM Vol.3A §4.3–4.5; MAXPHYADDR is 40,
+   * CPUID 0x80000008): a walk that meets one faults with PfErr.RSVD.
+   */
+  private reservedBitsSet(lo: number, hi: number, level: number, pdpte: boolean): boolean {
+    if (this.levels === 2) {
+      // A 4 MiB page's bits 21:13 would be PSE-36 address bits, which are not offered.
+      return level === 1 && this.pse && (lo & Pte.PS) !== 0 && (lo & 0x3fe000) !== 0;
+    }
+    if ((hi & 0x000fff00) !== 0) return true;
+    if (!this.nxe && (hi & PTE_HI_XD)) return true;
+    if (pdpte) return (lo & 0x1e6) !== 0 || (hi & PTE_HI_XD) !== 0;
+    if (level === 3) return (lo & Pte.PS) !== 0;
+    if ((lo & Pte.PS) === 0 || level === 0) return false;
+    // Large-page address bits below the page size must be zero (bit 12 is PAT).
+    return level === 2 ? (lo & 0x3fffe000) !== 0 : (lo & 0x1fe000) !== 0;
+  }
+
   private fill(page: number, frame: number, access: Access, global: boolean): void {
     if (!this.phys.isRam(frame)) return;
     const i = (page >>> 12) & TLB_MASK;
     const g = global ? 1 : 0;
     if (access === Access.Exec) { this.xTag[i] = page; this.xPhys[i] = frame; this.xGlobal[i] = g; return; }
+    // While alignment is checked, data accesses stay on the slow path, where the check is.
+    if (this.alignCheck) return;
     this.rTag[i] = page; this.rPhys[i] = frame; this.rGlobal[i] = g;
-    if (access === Access.Write && !(this.codePages !== null && this.codePages.has(frame))) {
+    if (access === Access.Write && !(this.code !== null && this.code.has(frame))) {
       this.wTag[i] = page; this.wPhys[i] = frame; this.wGlobal[i] = g;
     }
   }
 
-  private pageFault(lin: number, access: Access, present: boolean): never {
+  private pageFault(lin: number, access: Access, present: boolean, reserved: boolean): never {
     let code = present ? PfErr.P : 0;
+    if (reserved) code |= PfErr.RSVD;
     if (access === Access.Write) code |= PfErr.W;
     if (this.cplValue === 3) code |= PfErr.U;
     if (access === Access.Exec && this.nxe) code |= PfErr.I;

@@ -7,6 +7,10 @@ import { rows as branch } from './ops/branch.js';
 import { rows as string } from './ops/string.js';
 import { rows as flagops } from './ops/flagops.js';
 import { rows as system } from './ops/system.js';
+import { rows as interrupt } from './ops/interrupt.js';
+import { rows as privileged } from './ops/privileged.js';
+import { rows as segment } from './ops/segment.js';
+import { rows as io } from './ops/io.js';
 import { rows as sseMove } from './ops/sse-move.js';
 import { rows as sseFloat } from './ops/sse-float.js';
 import { rows as sseConvert } from './ops/sse-convert.js';
@@ -30,8 +34,9 @@ import { rows as x87Transcendental } from './ops/x87-transcendental.js';
 export function buildOpTable(): OpTable {
   const t = new OpTable();
   for (const family of [alu, mov, stack, branch, string, flagops, system, shift, muldiv, bits, atomic]) t.add(family);
-  for (const family of [x87LoadStore, x87Arith, x87Control, x87Transcendental]) t.add(family);
-  for (const family of [sseMove, sseFloat, sseConvert, sseShuffle, sseInt, sseState, sse3, ssse3, sse41, sse41Fp, sse42]) t.add(family);
+  for (const family of [interrupt, privileged, segment, io]) t.add(family);
+  for (const family of [x87LoadStore, x87Arith, x87Control, x87Transcendental]) t.add(family, 'x87');
+  for (const family of [sseMove, sseFloat, sseConvert, sseShuffle, sseInt, sseState, sse3, ssse3, sse41, sse41Fp, sse42]) t.add(family, 'sse');
   return t;
 }
 

@@ -20,6 +20,9 @@
  *   mn     mnemonic; 'a|b|c' picks by operand size 16|32|64 (cbw|cwde|cdqe)
  *   wf/uf  arithmetic flags written / left undefined by some operands (checked
  *          against the golden generator's masks in test/table-flags.test.ts)
+ *   unit   'x87', 'mmx', 'sse', 'fwait' or 'fxstate': the execution unit, which
+ *          CR0.TS/EM/MP and CR4.OSFXSR gate (#NM or #UD; see fpuGate in system.ts);
+ *          set per family in opcodes.ts, MMX forms recognised by their P/Q/N operands
  *   specialize  optional: given the decoded instruction, a faster handler for
  *          that exact form (e.g. register-register at 32 bits), or null;
  *          it must behave exactly like `exec`, which stays the reference
@@ -27,10 +30,13 @@
  * OPERAND GRAMMAR: a letter for the addressing method followed by a size.
  *   E r/m gpr or memory   G ModRM.reg gpr    M memory only     R ModRM.rm gpr (mod=3)
  *   I immediate           J relative offset  O moffs (no ModRM) Z gpr in opcode bits 2..0
+ *   A far pointer immediate (Ap: offset, then selector; jmp/call far)
  *   V ModRM.reg xmm       W r/m xmm or mem   U ModRM.rm xmm     S segment reg (ModRM.reg)
  *   C control reg         D debug reg        P/Q/N mmx          X ds:rsi  Y es:rdi
  *   sizes: b w d q v(16/32/64) z(16/32, sign-extended to 64) y(32/64) dq ps pd ss sd x
- *   fixed registers are written by name: AL, eAX (size v), CL, DX, 1
+ *   a (a pair of operand-size values: bound) p (far pointer: offset of the operand size and a selector) s (descriptor-table
+ *   register image: 16-bit limit and a 32- or 64-bit base)
+ *   fixed registers are written by name: AL, eAX (size v), zAX (size z: in/out), CL, DX, 1
  *   x87: M sizes t (80-bit real or BCD), e (14/28-byte FPU environment), f (94/108-byte
  *   FPU state); STi is ST(i) from ModRM.rm (mod=3), ST0 the stack top
  *   a register form and a memory form of different sizes are written reg/mem:
@@ -56,10 +62,13 @@ export interface OpDef {
   uf?: string;
   exec: Handler;
   specialize?: (i: Insn) => Handler | null;
+  unit?: Unit;
 }
 
+export type Unit = 'x87' | 'fwait' | 'mmx' | 'sse' | 'fxstate';
+
 /** Immediate kinds, in the order the bytes follow the ModRM/SIB/displacement. */
-export const enum Imm { None = 0, B, W, Z, V, D, Moffs }
+export const enum Imm { None = 0, B, W, Z, V, D, Moffs, Offset }
 
 export interface OpRow extends OpDef {
   map: number;
@@ -99,10 +108,24 @@ export function makeRow(d: OpDef): OpRow {
   const operands = operandList(d.ops);
   const hasModrm = d.digit !== undefined || d.rm !== undefined || d.mod !== undefined ||
     operands.some((o) => MODRM_OPERAND.test(o));
-  const imms = operands.map(immKind).filter((k) => k !== Imm.None);
-  const first = operands[0] ?? '';
-  const byteOp = /^[EGZOXYRM]b$/.test(first) || first === 'AL';
+  // A far pointer (Ap) is an offset of the operand size followed by a 16-bit selector.
+  const imms = operands.flatMap((o) => o === 'Ap' ? [Imm.Offset, Imm.W] : [immKind(o)]).filter((k) => k !== Imm.None);
+  const byteClass = (o: string): boolean => /^[EGZOXYRM]b$/.test(o) || o === 'AL';
+  // out/outs name the port first: then the data operand, second, gives the size.
+  const [first = '', second = ''] = operands;
+  const byteOp = byteClass(first) || ((first === 'DX' || first === 'Ib') && byteClass(second));
   return { ...d, map, opcode, hasModrm, byteOp, imm1: imms[0] ?? Imm.None, imm2: imms[1] ?? Imm.None, operands };
+}
+
+/**
+ * In an SSE family, forms on MMX registers (P, Q, N operands) are MMX; forms
+ * with no vector register at all (movnti, crc32) use only general registers
+ * and are not gated by CR0.TS/EM or CR4.OSFXSR.
+ */
+function unitOf(row: OpRow, family: Unit): Unit | undefined {
+  if (family !== 'sse') return family;
+  if (row.operands.some((o) => /^[PQN]/.test(o))) return 'mmx';
+  return row.operands.some((o) => /^[VWU]/.test(o)) ? 'sse' : undefined;
 }
 
 /** Decoder lookup: per opcode map, per opcode byte, the candidate rows. */
@@ -110,9 +133,11 @@ export class OpTable {
   readonly rows: OpRow[] = [];
   readonly maps: (OpRow[] | undefined)[][] = [[], [], [], []];
 
-  add(defs: OpDef[]): void {
+  /** Adds a family; `unit` is its execution unit, refined per row (MMX forms of SSE families, explicit `unit` fields). */
+  add(defs: OpDef[], unit?: Unit): void {
     for (const d of defs) {
       const row = makeRow(d);
+      if (row.unit === undefined && unit !== undefined) row.unit = unitOf(row, unit);
       this.rows.push(row);
       const slot = (this.maps[row.map][row.opcode] ??= []);
       const clash = slot.find((o) => o.pfx === row.pfx && o.digit === row.digit && o.rm === row.rm && o.mod === row.mod && o.mode === row.mode);

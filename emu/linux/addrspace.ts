@@ -39,6 +39,8 @@ export class AddressSpace {
     mmu.cr3 = this.pml4;
     mmu.paging = true;
     mmu.nxe = true;
+    // Linux runs with CR0.AM set, so a process that sets RFLAGS.AC gets alignment checking (SIGBUS).
+    mmu.am = true;
     mmu.cpl = 3;
     mmu.flushAll();
   }

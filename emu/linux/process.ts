@@ -203,8 +203,10 @@ export class LinuxProcess {
   }
 
   private onFault(f: CpuFault): void {
-    if (f.vector === Vector.PF && this.mem.fault(f)) return;
     const rip = `rip=${hex64(this.cpu.rip)}`;
+    // Linux's IDT admits only int3 and into from ring 3; any other int n is #GP there.
+    if (f.soft && f.vector !== Vector.BP && f.vector !== Vector.OF) { this.kill(11, `at ${rip} (${f.message}: general protection)`); return; }
+    if (f.vector === Vector.PF && this.mem.fault(f)) return;
     switch (f.vector) {
       case Vector.UD: this.kill(4, `at ${rip} bytes=${this.bytesAt(this.cpu.rip)} (${f.message})`); break;
       case Vector.DE: this.kill(8, `at ${rip} (integer divide error)`); break;

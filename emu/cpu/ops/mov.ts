@@ -6,6 +6,7 @@
 import type { Cpu } from '../cpu.js';
 import type { Handler, Insn } from '../insn.js';
 import type { OpDef } from '../table.js';
+import { Seg } from '../regs.js';
 import { CpuFault, Vector } from '../fault.js';
 
 export const CC_NAMES = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
@@ -44,7 +45,7 @@ function movEI(cpu: Cpu, i: Insn): void { cpu.writeE(i, i.osz, i.imm, i.immHi); 
 function moffsAddr(cpu: Cpu, i: Insn): number {
   const off = i.asz === 8 ? ((i.immHi << 16) >> 16) * 4294967296 + (i.imm >>> 0) : i.imm >>> 0;
   if ((i.immHi << 16) >> 16 !== i.immHi && i.asz === 8) throw new CpuFault(Vector.GP, 0, 0, 'non-canonical moffs');
-  return i.seg === 4 || i.seg === 5 ? off + cpu.segBase[i.seg] : off;
+  return cpu.segLinear(i.seg === Seg.None ? Seg.DS : i.seg, off);
 }
 function movAO(cpu: Cpu, i: Insn): void { const v = cpu.readMem(i.osz, moffsAddr(cpu, i)); cpu.setReg(i.osz, 0, v, cpu.hi); }
 function movOA(cpu: Cpu, i: Insn): void { const v = cpu.getReg(i.osz, 0); cpu.writeMem(i.osz, moffsAddr(cpu, i), v, cpu.hi); }

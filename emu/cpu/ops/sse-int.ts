@@ -238,5 +238,5 @@ export const rows: OpDef[] = [
   ...pair('pslld', 0x0ff2, shiftBy(32, Sh.Left)),
   ...pair('psllq', 0x0ff3, shiftBy(64, Sh.Left)),
   ...shiftImmRows(),
-  { mn: 'emms', code: 0x0f77, pfx: 0, exec: emms },
+  { mn: 'emms', code: 0x0f77, pfx: 0, exec: emms, unit: 'mmx' },
 ];

@@ -120,8 +120,8 @@ function fxrstor(cpu: Cpu, i: Insn): void {
 }
 
 export const rows: OpDef[] = [
-  { mn: 'fxsave|fxsave|fxsave64', code: 0x0fae, digit: 0, pfx: 0, mod: 'mem', ops: 'M', exec: fxsave },
-  { mn: 'fxrstor|fxrstor|fxrstor64', code: 0x0fae, digit: 1, pfx: 0, mod: 'mem', ops: 'M', exec: fxrstor },
-  { mn: 'ldmxcsr', code: 0x0fae, digit: 2, pfx: 0, mod: 'mem', ops: 'Md', exec: ldmxcsr },
-  { mn: 'stmxcsr', code: 0x0fae, digit: 3, pfx: 0, mod: 'mem', ops: 'Md', exec: stmxcsr },
+  { mn: 'fxsave|fxsave|fxsave64', code: 0x0fae, digit: 0, pfx: 0, mod: 'mem', ops: 'M', exec: fxsave, unit: 'fxstate' },
+  { mn: 'fxrstor|fxrstor|fxrstor64', code: 0x0fae, digit: 1, pfx: 0, mod: 'mem', ops: 'M', exec: fxrstor, unit: 'fxstate' },
+  { mn: 'ldmxcsr', code: 0x0fae, digit: 2, pfx: 0, mod: 'mem', ops: 'Md', exec: ldmxcsr, unit: 'sse' },
+  { mn: 'stmxcsr', code: 0x0fae, digit: 3, pfx: 0, mod: 'mem', ops: 'Md', exec: stmxcsr, unit: 'sse' },
 ];

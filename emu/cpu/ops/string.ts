@@ -9,26 +9,24 @@ import type { Insn } from '../insn.js';
 import type { OpDef } from '../table.js';
 import { F } from '../flags.js';
 import { R, Seg } from '../regs.js';
-import { Mode } from '../decode.js';
 import { alu, alu64, AluOp } from './alu.js';
 
 const TWO32 = 4294967296;
 
-function getIdx(cpu: Cpu, r: number, asz: number): number {
+export function getIdx(cpu: Cpu, r: number, asz: number): number {
   if (asz === 8) return cpu.regNum(r);
   return asz === 4 ? cpu.get64lo(r) >>> 0 : cpu.get64lo(r) & 0xffff;
 }
 
-function setIdx(cpu: Cpu, r: number, asz: number, v: number): void {
+export function setIdx(cpu: Cpu, r: number, asz: number, v: number): void {
   if (asz === 8) cpu.set64(r, v | 0, Math.floor(v / TWO32) | 0);
   else if (asz === 4) cpu.set32(r, v | 0);
   else cpu.set16(r, v);
 }
 
-function linear(cpu: Cpu, seg: number, off: number, asz: number): number {
+export function linear(cpu: Cpu, seg: number, off: number, asz: number): number {
   if (asz !== 8) off = asz === 4 ? ((off % TWO32) + TWO32) % TWO32 : ((off % 65536) + 65536) % 65536;
-  if (cpu.mode === Mode.Long64) return seg === Seg.FS || seg === Seg.GS ? off + cpu.segBase[seg] : off;
-  return (off + cpu.segBase[seg]) % TWO32;
+  return cpu.segLinear(seg, off);
 }
 
 const enum Kind { Movs, Cmps, Stos, Lods, Scas }

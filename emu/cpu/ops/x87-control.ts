@@ -121,7 +121,7 @@ function frstor(cpu: Cpu, i: Insn): void {
 export const rows: OpDef[] = [
   { mn: 'fninit', code: 0xdb, digit: 4, rm: 3, exec: fninit },
   { mn: 'fnclex', code: 0xdb, digit: 4, rm: 2, exec: fnclex },
-  { mn: 'fwait', code: 0x9b, exec: fwait },
+  { mn: 'fwait', code: 0x9b, exec: fwait, unit: 'fwait' },
   { mn: 'fnop', code: 0xd9, digit: 2, rm: 0, exec: fnop },
   { mn: 'fnstsw', code: 0xdf, digit: 4, rm: 0, ops: 'AX', exec: fnstswAX },
   { mn: 'fnstsw', code: 0xdd, digit: 7, mod: 'mem', ops: 'Mw', exec: fnstswM },

@@ -6,7 +6,7 @@
 //   rows      every row of the opcode table (emu/cpu/opcodes.ts), encoded from
 //             the row's own fields: register and memory forms, 66 and REX.W
 //             for size-dependent rows, REX.RXB, LOCK, REP, segment overrides,
-//             in 64-bit mode and, unless the row is 64-bit only, 32-bit mode
+//             in 64-bit mode and, unless the row is 64-bit only, 32- and 16-bit mode
 //   modrm     every ModRM (and a sweep of SIB) byte on one reference row, in
 //             64-, 32- and 16-bit mode, to pin down memory operand syntax
 //   fixtures  instructions of the committed test binaries (test/fixtures/bin)
@@ -60,7 +60,13 @@ const PAD = 0x90;
 
 // ---------------------------------------------------------------- rows
 
-const SIZE_DEP = /^(?:s?[A-Z](?:v|z|y)|[er][A-Z]{2})$/;
+const SIZE_DEP = /^(?:s?[A-Z](?:v|z|y|p|a)|[erz][A-Z]{2})$/;
+
+/**
+ * A far pointer (Ap, Mp) with REX.W: Intel reads an m16:64, AMD an m16:32,
+ * and objdump follows AMD (`FWORD PTR`), so those variants are not generated.
+ */
+const FAR_POINTER = /^[AM]p$/;
 
 /** The operand forms a row allows for the ModRM r/m field. */
 function rmForms(row) {
@@ -133,6 +139,7 @@ function immBytes(kind, osz, asz, neg) {
     case 4: return le(neg ? -0x1234 : 0x123456789abcdef0n & ((1n << BigInt(osz * 8)) - 1n), osz); // Imm.V
     case 5: return le(neg ? -0x200 : 0x12345678, 4);                           // Imm.D
     case 6: return le(neg ? -0x2000 : 0x11223344556677n & ((1n << BigInt(asz * 8)) - 1n), asz); // Imm.Moffs
+    case 7: return le(neg ? -0x1000 : 0x12345678, osz === 2 ? 2 : 4);          // Imm.Offset (far pointer)
     default: throw new Error(`immediate kind ${kind}`);
   }
 }
@@ -184,13 +191,14 @@ function encode(row, mode, p) {
 
 function rowCases(row) {
   const cases = [];
-  const modes = row.mode === 'i64' ? [32] : row.mode === 'o64' ? [64] : [64, 32];
+  const modes = row.mode === 'i64' ? [32, 16] : row.mode === 'o64' ? [64] : [64, 32, 16];
   const ops = row.operands;
   const sizeDep = !row.byteOp && (row.mn.includes('|') || ops.some((o) => o.split('/').some((x) => SIZE_DEP.test(x))));
   const forms = rmForms(row);
   const str = ops.some((o) => /^[XY][a-z]/.test(o));
   const moffs = ops.some((o) => o[0] === 'O');
   const byteRegs = ops.some((o) => /^[EGZ]b$/.test(o));
+  const rexW = sizeDep && row.size === undefined && !ops.some((o) => FAR_POINTER.test(o));
   for (const mode of modes) {
     const add = (p) => cases.push({ mode, group: `rows${mode}`, bytes: encode(row, mode, { pre: [], rex: 0, opsize: false, adsize: false, mem: 0, ext: false, neg: false, ...p }) });
     forms.forEach((form, k) => add({ form, mem: k, neg: k === 0 }));
@@ -205,10 +213,10 @@ function rowCases(row) {
     if (moffs) { add({ form: null, adsize: true }); add({ form: null, pre: [0x65] }); }
     if (forms.includes('mem') && !str && !moffs) add({ form: 'mem', pre: [mode === 64 ? 0x64 : 0x26], mem: 2 });
     if (mode !== 64) continue;
-    if (sizeDep && row.size === undefined) forms.forEach((form, k) => add({ form, rex: 0x48, mem: k + 1, neg: k !== 0 }));
+    if (rexW) forms.forEach((form, k) => add({ form, rex: 0x48, mem: k + 1, neg: k !== 0 }));
     if (row.hasModrm) {
       // REX.R and REX.B reach registers 8..15; REX.X/B reach them in SIB addressing.
-      const w = sizeDep && row.size === undefined ? 8 : 0;
+      const w = rexW ? 8 : 0;
       for (const form of forms) {
         if (form === 'reg') add({ form, rex: 0x45 | w, ext: true });
         else if (form === 'mem') { add({ form, rex: 0x43 | w, ext: true, mem: 0 }); add({ form, rex: 0x41, mem: 2 }); }
@@ -378,7 +386,7 @@ for (const row of opTable.rows) {
 }
 
 const count = (g) => kept.filter((c) => c.group === g).length;
-console.log(`${kept.length} cases (${['rows64', 'rows32', 'modrm64', 'modrm32', 'modrm16', 'fixtures'].map((g) => `${g} ${count(g)}`).join(', ')}); ${covered.size} of ${opTable.rows.length} rows covered`);
+console.log(`${kept.length} cases (${['rows64', 'rows32', 'rows16', 'modrm64', 'modrm32', 'modrm16', 'fixtures'].map((g) => `${g} ${count(g)}`).join(', ')}); ${covered.size} of ${opTable.rows.length} rows covered`);
 if (fixtures.skipped.size > 0) {
   const list = [...fixtures.skipped].sort((a, b) => b[1] - a[1]).map(([mn, n]) => `${mn}×${n}`).join(' ');
   console.log(`fixture instructions the table does not decode yet: ${list}`);

@@ -1,0 +1,301 @@
+/**
+ * Segment registers and descriptor tables: mov to/from segment registers,
+ * push/pop of them, lds & co., far jmp/call/ret, lgdt/lidt/sgdt/sidt,
+ * lldt/sldt, ltr/str (SDM Vol.2; protection rules in system.ts).
+ */
+import type { Cpu } from '../cpu.js';
+import type { Insn } from '../insn.js';
+import type { OpDef } from '../table.js';
+import { CpuFault, Vector } from '../fault.js';
+import { Mode } from '../decode.js';
+import { R, Seg } from '../regs.js';
+import {
+  Attr, Cr0, checkCodeTarget, descriptorBase, descriptorLimit, dropInaccessibleSegments, loadCs, loadSegment,
+  markAccessed, readDescriptor, readDescriptorHigh, requireCpl0, setRealSegment, updateMode,
+} from '../system.js';
+import { CANONICAL_LIMIT } from '../mmu.js';
+
+const TWO32 = 4294967296;
+
+function ud(why: string): never { throw new CpuFault(Vector.UD, -1, 0, why); }
+
+/** Loading SS holds off interrupts for one instruction, so that a following load of rSP completes the switch. */
+function loadSeg(cpu: Cpu, seg: number, sel: number): void {
+  loadSegment(cpu, seg, sel);
+  if (seg === Seg.SS) cpu.inhibitUntil = cpu.icount + 2;
+}
+
+function movSE(cpu: Cpu, i: Insn): void {
+  const seg = i.reg & 7;
+  if (seg === Seg.CS || seg > Seg.GS) ud('mov to CS or a segment register that does not exist');
+  loadSeg(cpu, seg, cpu.readE(i, 2));
+}
+
+/** A register destination receives the selector zero-extended to the operand size; memory gets 16 bits. */
+function movES(cpu: Cpu, i: Insn): void {
+  const seg = i.reg & 7;
+  if (seg > Seg.GS) ud('mov from a segment register that does not exist');
+  const v = cpu.segSel[seg];
+  if (i.isMem) cpu.writeMem(2, cpu.ea(i), v, 0);
+  else cpu.setReg(i.osz === 2 ? 2 : i.osz === 8 ? 8 : 4, i.rm, v, 0);
+}
+
+function pushSeg(cpu: Cpu, i: Insn): void { cpu.push(i.osz, cpu.segSel[i.arg], 0); }
+
+function popSeg(cpu: Cpu, i: Insn): void {
+  const sp = cpu.get64lo(R.SP), spHi = cpu.get64hi(R.SP);
+  const v = cpu.pop(i.osz);
+  try {
+    loadSeg(cpu, i.arg, v & 0xffff);
+  } catch (e) {
+    cpu.set64(R.SP, sp, spHi);
+    throw e;
+  }
+}
+
+/** A far pointer in memory: the offset (operand size) followed by a 16-bit selector. */
+function farPointer(cpu: Cpu, i: Insn): [number, number] {
+  const a = cpu.ea(i);
+  let off: number;
+  if (i.osz === 8) { const lo = cpu.readMem(8, a); off = cpu.hi * TWO32 + (lo >>> 0); }
+  else off = i.osz === 4 ? cpu.readMem(4, a) >>> 0 : cpu.readMem(2, a);
+  return [off, cpu.readMem(2, a + i.osz)];
+}
+
+/** lds, les, lss, lfs, lgs: the segment is loaded first, so a fault leaves the register untouched. */
+function loadFar(cpu: Cpu, i: Insn): void {
+  const [off, sel] = farPointer(cpu, i);
+  loadSeg(cpu, i.arg, sel);
+  cpu.setReg(i.osz, i.reg, off | 0, Math.floor(off / TWO32) | 0);
+}
+
+/** Checks that the new RIP fits the new code segment: canonical for 64-bit code, within the limit otherwise. */
+function checkTarget(cpu: Cpu, off: number): void {
+  if (cpu.mode === Mode.Long64) {
+    if (off < -CANONICAL_LIMIT || off >= CANONICAL_LIMIT) throw new CpuFault(Vector.GP, 0, 0, 'far transfer to a non-canonical address');
+  } else if (off > cpu.segLimit[Seg.CS]) {
+    throw new CpuFault(Vector.GP, 0, 0, 'far transfer beyond the CS limit');
+  }
+}
+
+/**
+ * jmp/call far to `sel:off`. In protected mode the target must be a code
+ * segment at the current privilege (or conforming); call gates and task
+ * switches are not modelled and stop the machine with a message.
+ */
+function farTransfer(cpu: Cpu, i: Insn, sel: number, off: number, call: boolean): void {
+  const size = i.osz;
+  const retCs = cpu.segSel[Seg.CS], retIp = cpu.rip;
+  if (!(cpu.cr0 & Cr0.PE)) {
+    if (call) { cpu.push(size, retCs, 0); cpu.push(size, retIp, 0); }
+    setRealSegment(cpu, Seg.CS, sel);
+    cpu.rip = size === 2 ? off & 0xffff : off >>> 0;
+    return;
+  }
+  if ((sel & 0xfffc) === 0) throw new CpuFault(Vector.GP, 0, 0, 'far transfer to a null selector');
+  const [lo, hi] = readDescriptor(cpu, sel);
+  if (!(hi & Attr.S)) {
+    const type = (hi >> 8) & 0xf;
+    throw new Error(`far ${call ? 'call' : 'jmp'} through a system descriptor (type ${type}: call gates and task switches are not supported)`);
+  }
+  const cpl = checkCodeTarget(cpu, sel, hi, cpu.mmu.cpl);
+  // Pushes happen on the current stack in the current mode, before anything changes.
+  const savedSp = [cpu.get64lo(R.SP), cpu.get64hi(R.SP)];
+  if (call) {
+    cpu.push(size, retCs, 0);
+    cpu.push(size, retIp | 0, size === 8 ? Math.floor(retIp / TWO32) | 0 : 0);
+  }
+  const saved = [cpu.segSel[Seg.CS], cpu.segBase[Seg.CS], cpu.segLimit[Seg.CS], cpu.segAttr[Seg.CS]];
+  loadCs(cpu, sel, lo, hi, cpl);
+  const target = cpu.mode === Mode.Long64 ? off : size === 2 ? off & 0xffff : off >>> 0;
+  try {
+    checkTarget(cpu, target);
+  } catch (e) {
+    cpu.segSel[Seg.CS] = saved[0]; cpu.segBase[Seg.CS] = saved[1]; cpu.segLimit[Seg.CS] = saved[2]; cpu.segAttr[Seg.CS] = saved[3];
+    updateMode(cpu);
+    cpu.set64(R.SP, savedSp[0], savedSp[1]);
+    throw e;
+  }
+  cpu.rip = target;
+}
+
+function jmpFarImm(cpu: Cpu, i: Insn): void { farTransfer(cpu, i, i.imm2 & 0xffff, i.imm >>> 0, false); }
+function callFarImm(cpu: Cpu, i: Insn): void { farTransfer(cpu, i, i.imm2 & 0xffff, i.imm >>> 0, true); }
+function jmpFarMem(cpu: Cpu, i: Insn): void { const [off, sel] = farPointer(cpu, i); farTransfer(cpu, i, sel, signedIfWide(off, i), false); }
+function callFarMem(cpu: Cpu, i: Insn): void { const [off, sel] = farPointer(cpu, i); farTransfer(cpu, i, sel, signedIfWide(off, i), true); }
+
+function signedIfWide(off: number, i: Insn): number {
+  return i.osz === 8 && off >= 9223372036854775808 ? off - 18446744073709551616 : off;
+}
+
+/**
+ * Far return: pops rIP and CS; a return to an outer ring also pops rSP and
+ * SS (SDM Vol.2B RET). The immediate releases that many bytes of parameters
+ * from each stack.
+ */
+function retFar(cpu: Cpu, i: Insn): void {
+  const size = i.osz;
+  const release = i.imm & 0xffff;
+  const pop = (): number => {
+    if (size === 8) { const lo = cpu.pop(8); return cpu.hi * TWO32 + (lo >>> 0); }
+    return size === 4 ? cpu.pop(4) >>> 0 : cpu.pop(2);
+  };
+  const addSp = (n: number): void => {
+    if (n === 0) return;
+    if (cpu.mode === Mode.Long64) { const v = cpu.regNum(R.SP) + n; cpu.set64(R.SP, v | 0, Math.floor(v / TWO32) | 0); }
+    else if (cpu.segAttr[Seg.SS] & Attr.DB) cpu.set32(R.SP, (cpu.get64lo(R.SP) + n) | 0);
+    else cpu.set16(R.SP, cpu.get64lo(R.SP) + n);
+  };
+  const savedSp = [cpu.get64lo(R.SP), cpu.get64hi(R.SP)];
+  try {
+    const off = pop(), sel = pop() & 0xffff;
+    if (!(cpu.cr0 & Cr0.PE)) {
+      setRealSegment(cpu, Seg.CS, sel);
+      cpu.rip = off & (size === 2 ? 0xffff : 0xffffffff);
+      addSp(release);
+      return;
+    }
+    if ((sel & 0xfffc) === 0) throw new CpuFault(Vector.GP, 0, 0, 'far return to a null selector');
+    const cpl = cpu.mmu.cpl, rpl = sel & 3;
+    if (rpl < cpl) throw new CpuFault(Vector.GP, sel & 0xfffc, 0, 'far return to an inner ring');
+    const [lo, hi] = readDescriptor(cpu, sel);
+    checkCodeTarget(cpu, sel, hi, rpl);
+    if (rpl === cpl) {
+      addSp(release);
+      loadCs(cpu, sel, lo, hi, rpl);
+      const target = cpu.mode === Mode.Long64 ? signedIfWide(off, i) : off % TWO32;
+      checkTarget(cpu, target);
+      cpu.rip = target;
+      return;
+    }
+    addSp(release);
+    const sp = pop(), ssSel = pop() & 0xffff;
+    loadCs(cpu, sel, lo, hi, rpl);
+    loadSegment(cpu, Seg.SS, ssSel);
+    if (cpu.mode === Mode.Long64) cpu.set64(R.SP, sp | 0, Math.floor(sp / TWO32) | 0);
+    else if (cpu.segAttr[Seg.SS] & Attr.DB) cpu.set32(R.SP, sp | 0);
+    else cpu.set16(R.SP, sp);
+    addSp(release);
+    dropInaccessibleSegments(cpu);
+    const target = cpu.mode === Mode.Long64 ? signedIfWide(off, i) : off % TWO32;
+    checkTarget(cpu, target);
+    cpu.rip = target;
+  } catch (e) {
+    cpu.set64(R.SP, savedSp[0], savedSp[1]);
+    throw e;
+  }
+}
+
+// ---- descriptor-table registers -------------------------------------------------
+
+/** lgdt/lidt: a 16-bit limit, then a base of 24 (16-bit operand), 32 or, in 64-bit mode, 64 bits. */
+function loadTable(cpu: Cpu, i: Insn): void {
+  requireCpl0(cpu, i.row.mn);
+  const a = cpu.ea(i);
+  const limit = cpu.readMem(2, a);
+  let base: number;
+  if (cpu.mode === Mode.Long64) {
+    const lo = cpu.readMem(8, a + 2);
+    base = cpu.hi * TWO32 + (lo >>> 0);
+    if (base >= 9223372036854775808) base -= 18446744073709551616;
+  } else {
+    base = (cpu.readMem(4, a + 2) >>> 0) & (i.osz === 2 ? 0xffffff : 0xffffffff);
+  }
+  if (i.arg === 0) { cpu.gdtBase = base; cpu.gdtLimit = limit; } else { cpu.idtBase = base; cpu.idtLimit = limit; }
+}
+
+function storeTable(cpu: Cpu, i: Insn): void {
+  const a = cpu.ea(i);
+  const base = i.arg === 0 ? cpu.gdtBase : cpu.idtBase, limit = i.arg === 0 ? cpu.gdtLimit : cpu.idtLimit;
+  cpu.writeMem(2, a, limit, 0);
+  if (cpu.mode === Mode.Long64) cpu.writeMem(8, a + 2, base | 0, Math.floor(base / TWO32) | 0);
+  else cpu.writeMem(4, a + 2, base | 0, 0);
+}
+
+/** System descriptors are 16 bytes in IA-32e mode: base bits 63:32 follow. */
+function systemBase(cpu: Cpu, sel: number, lo: number, hi: number): number {
+  const base = descriptorBase(lo, hi);
+  if (cpu.mode !== Mode.Long64) return base;
+  const upper = readDescriptorHigh(cpu, sel);
+  const v = (upper | 0) * TWO32 + base;
+  if (v < -CANONICAL_LIMIT || v >= CANONICAL_LIMIT) throw new CpuFault(Vector.GP, sel & 0xfffc, 0, 'system descriptor base is not canonical');
+  return v;
+}
+
+function lldt(cpu: Cpu, i: Insn): void {
+  requireCpl0(cpu, 'lldt');
+  const sel = cpu.readE(i, 2);
+  if ((sel & 0xfffc) === 0) { cpu.ldtSel = sel; cpu.ldtBase = 0; cpu.ldtLimit = 0; return; }
+  if (sel & 4) throw new CpuFault(Vector.GP, sel & 0xfffc, 0, 'lldt selector points into the LDT');
+  const [lo, hi] = readDescriptor(cpu, sel);
+  if ((hi & Attr.S) || ((hi >> 8) & 0xf) !== 2) throw new CpuFault(Vector.GP, sel & 0xfffc, 0, 'lldt selector is not an LDT descriptor');
+  if (!(hi & Attr.P)) throw new CpuFault(Vector.NP, sel & 0xfffc, 0, 'LDT descriptor not present');
+  cpu.ldtBase = systemBase(cpu, sel, lo, hi);
+  cpu.ldtLimit = descriptorLimit(lo, hi);
+  cpu.ldtSel = sel;
+}
+
+/** ltr: an available TSS (type 9) becomes the task register and is marked busy in the GDT. */
+function ltr(cpu: Cpu, i: Insn): void {
+  requireCpl0(cpu, 'ltr');
+  const sel = cpu.readE(i, 2);
+  if ((sel & 0xfffc) === 0) throw new CpuFault(Vector.GP, 0, 0, 'ltr with a null selector');
+  if (sel & 4) throw new CpuFault(Vector.GP, sel & 0xfffc, 0, 'ltr selector points into the LDT');
+  const [lo, hi] = readDescriptor(cpu, sel);
+  const type = (hi >> 8) & 0xf;
+  if (type === 1) throw new Error('16-bit TSS descriptors are not supported');
+  if ((hi & Attr.S) || type !== 9) throw new CpuFault(Vector.GP, sel & 0xfffc, 0, 'ltr selector is not an available TSS');
+  if (!(hi & Attr.P)) throw new CpuFault(Vector.NP, sel & 0xfffc, 0, 'TSS descriptor not present');
+  const base = systemBase(cpu, sel, lo, hi);
+  markAccessed(cpu, sel, hi);
+  cpu.trSel = sel; cpu.trBase = base; cpu.trLimit = descriptorLimit(lo, hi); cpu.trAttr = (hi | Attr.A) & Attr.MASK;
+}
+
+function sldt(cpu: Cpu, i: Insn): void { storeSelector(cpu, i, cpu.ldtSel); }
+function str(cpu: Cpu, i: Insn): void { storeSelector(cpu, i, cpu.trSel); }
+
+function storeSelector(cpu: Cpu, i: Insn, sel: number): void {
+  if (!(cpu.cr0 & Cr0.PE)) ud(`${i.row.mn} in real mode`);
+  if (i.isMem) cpu.writeMem(2, cpu.ea(i), sel, 0);
+  else cpu.setReg(i.osz, i.rm, sel, 0);
+}
+
+function protectedOnly(cpu: Cpu, i: Insn, fn: (cpu: Cpu, i: Insn) => void): void {
+  if (!(cpu.cr0 & Cr0.PE)) ud(`${i.row.mn} in real mode`);
+  fn(cpu, i);
+}
+
+export const rows: OpDef[] = [
+  { mn: 'mov', code: 0x8e, ops: 'Sw,Rv/Mw', exec: movSE },
+  { mn: 'mov', code: 0x8c, ops: 'Rv/Mw,Sw', exec: movES },
+  { mn: 'pushw|push|push', code: 0x06, ops: 'ES', size: 'd64', mode: 'i64', exec: pushSeg, arg: Seg.ES },
+  { mn: 'popw|pop|pop', code: 0x07, ops: 'ES', size: 'd64', mode: 'i64', exec: popSeg, arg: Seg.ES },
+  { mn: 'pushw|push|push', code: 0x0e, ops: 'CS', size: 'd64', mode: 'i64', exec: pushSeg, arg: Seg.CS },
+  { mn: 'pushw|push|push', code: 0x16, ops: 'SS', size: 'd64', mode: 'i64', exec: pushSeg, arg: Seg.SS },
+  { mn: 'popw|pop|pop', code: 0x17, ops: 'SS', size: 'd64', mode: 'i64', exec: popSeg, arg: Seg.SS },
+  { mn: 'pushw|push|push', code: 0x1e, ops: 'DS', size: 'd64', mode: 'i64', exec: pushSeg, arg: Seg.DS },
+  { mn: 'popw|pop|pop', code: 0x1f, ops: 'DS', size: 'd64', mode: 'i64', exec: popSeg, arg: Seg.DS },
+  { mn: 'pushw|push|push', code: 0x0fa0, ops: 'FS', size: 'd64', exec: pushSeg, arg: Seg.FS },
+  { mn: 'popw|pop|pop', code: 0x0fa1, ops: 'FS', size: 'd64', exec: popSeg, arg: Seg.FS },
+  { mn: 'pushw|push|push', code: 0x0fa8, ops: 'GS', size: 'd64', exec: pushSeg, arg: Seg.GS },
+  { mn: 'popw|pop|pop', code: 0x0fa9, ops: 'GS', size: 'd64', exec: popSeg, arg: Seg.GS },
+  { mn: 'les', code: 0xc4, mod: 'mem', ops: 'Gz,Mp', mode: 'i64', exec: loadFar, arg: Seg.ES },
+  { mn: 'lds', code: 0xc5, mod: 'mem', ops: 'Gz,Mp', mode: 'i64', exec: loadFar, arg: Seg.DS },
+  { mn: 'lss', code: 0x0fb2, mod: 'mem', ops: 'Gv,Mp', exec: loadFar, arg: Seg.SS },
+  { mn: 'lfs', code: 0x0fb4, mod: 'mem', ops: 'Gv,Mp', exec: loadFar, arg: Seg.FS },
+  { mn: 'lgs', code: 0x0fb5, mod: 'mem', ops: 'Gv,Mp', exec: loadFar, arg: Seg.GS },
+  { mn: 'jmp', code: 0xea, ops: 'Ap', mode: 'i64', exec: jmpFarImm, end: true },
+  { mn: 'call', code: 0x9a, ops: 'Ap', mode: 'i64', exec: callFarImm, end: true },
+  { mn: 'jmp', code: 0xff, digit: 5, mod: 'mem', ops: 'Mp', exec: jmpFarMem, end: true },
+  { mn: 'call', code: 0xff, digit: 3, mod: 'mem', ops: 'Mp', exec: callFarMem, end: true },
+  { mn: 'retfw|retf|retfq', code: 0xcb, exec: retFar, end: true },
+  { mn: 'retfw|retf|retfq', code: 0xca, ops: 'Iw', exec: retFar, end: true },
+  { mn: 'sgdtw|sgdtd|sgdt', code: 0x0f01, digit: 0, mod: 'mem', ops: 'Ms', exec: storeTable, arg: 0 },
+  { mn: 'sidtw|sidtd|sidt', code: 0x0f01, digit: 1, mod: 'mem', ops: 'Ms', exec: storeTable, arg: 1 },
+  { mn: 'lgdtw|lgdtd|lgdt', code: 0x0f01, digit: 2, mod: 'mem', ops: 'Ms', exec: loadTable, arg: 0 },
+  { mn: 'lidtw|lidtd|lidt', code: 0x0f01, digit: 3, mod: 'mem', ops: 'Ms', exec: loadTable, arg: 1 },
+  { mn: 'sldt', code: 0x0f00, digit: 0, ops: 'Rv/Mw', exec: sldt },
+  { mn: 'str', code: 0x0f00, digit: 1, ops: 'Rv/Mw', exec: str },
+  { mn: 'lldt', code: 0x0f00, digit: 2, ops: 'Ew', exec: (cpu, i) => protectedOnly(cpu, i, lldt) },
+  { mn: 'ltr', code: 0x0f00, digit: 3, ops: 'Ew', exec: (cpu, i) => protectedOnly(cpu, i, ltr) },
+];
