@@ -48,3 +48,37 @@ describe('help', () => {
     expect(r.stderr).toBe('');
   });
 });
+
+describe('emu boot refuses bad input with one clear line', () => {
+  it('no kernel', () => refuses(['boot'], /boot: missing -kernel FILE/));
+  it('a missing kernel file', () => refuses(['boot', '-kernel', 'no/such.elf'], /-kernel no\/such\.elf: no such file/));
+  it('a text file', () => refuses(['boot', '-kernel', path.join(dir, 'notes.txt')], /notes\.txt: .*multiboot/));
+  it('an ELF64 without multiboot address fields', () => refuses(['boot', '-kernel', HELLO], /hello-musl: .*(ELF64|multiboot)/));
+  it('a bad CPU count', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-smp', '65'], /-smp: '65' is not a CPU count in 1\.\.64/));
+  it('too much memory', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-m', '4G'], /-m: 4G is outside 16M\.\.3G/));
+  it('an unknown -d item', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-d', 'everything'], /-d: unknown item 'everything'/));
+  it('a bad -serial', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-serial', 'pty'], /-serial: 'pty' is not stdio, none or file:PATH/));
+  it('a bad -rtc', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-rtc', 'base=yesterday'], /yesterday/));
+  it('a disk image argument, which needs the storage issue', () => refuses(['boot', 'disk.img', '-kernel', 'test/guest/bin/hello.elf'], /unexpected argument 'disk\.img'/));
+});
+
+describe('emu boot runs a kernel', () => {
+  it('prints the guest console on stdout and exits with the debug-exit status', async () => {
+    const r = await runEmu(['boot', '-kernel', 'test/guest/bin/hello.elf', '-append', 'x=1']);
+    expect(r.stdout.toString()).toMatch(/^hello: damselfly guest test kernel\n[^]*cmdline args: x=1\n[^]*PASS\n$/);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('');
+  });
+
+  it('--timeout stops a kernel that never exits with status 124', async () => {
+    const r = await runEmu(['boot', '-kernel', 'test/guest/bin/echo.elf', '--timeout', '1'], { stdin: '' });
+    expect(r.status).toBe(124);
+    expect(r.stderr).toMatch(/timeout after 1 s/);
+  });
+
+  it('-no-reboot turns a triple fault into a shutdown with status 0, logged', async () => {
+    const r = await runEmu(['boot', '-kernel', 'test/guest/bin/triple-fault.elf', '-no-reboot', '-d', 'cpu_reset']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/triple fault/);
+  });
+});

@@ -1,10 +1,13 @@
 /**
  * The `emu` command. Subcommands are thin layers over the library:
  *   emu run PROGRAM [ARGS…]   run a static Linux x86-64 program in user mode
+ *   emu boot -kernel FILE     boot a multiboot kernel on the SMP machine
  * Diagnostics go to stderr (or the -D file), never to the program's stdout.
  */
 import yargs from 'yargs';
 import { runCommand } from './run.js';
+import { bootCommand } from './boot.js';
+import { parseRtcBase } from '../machine/rtc.js';
 
 // Printed as written (wrap(null)): yargs' own wrapping splits words in the usage text.
 const USAGE = [
@@ -27,7 +30,67 @@ export async function main(argv: string[]): Promise<void> {
   process.exitCode = status;
 }
 
+const BOOT_USAGE = [
+  'emu boot -kernel FILE [options]',
+  '',
+  'Boots a multiboot (v1) kernel on an SMP x86-64 PC, as',
+  'qemu-system-x86_64 -kernel does, with COM1 on this terminal.',
+  'Ctrl-A x exits, Ctrl-A h lists the console keys. The exit status',
+  'is the debug-exit status (port 0xf4), 124 after --timeout.',
+].join('\n');
+
+async function dispatchBoot(rest: string[]): Promise<number> {
+  const parser = yargs(rest)
+    .scriptName('emu boot')
+    .usage(BOOT_USAGE)
+    .parserConfiguration({ 'short-option-groups': false, 'boolean-negation': false, 'unknown-options-as-args': false })
+    .option('kernel', { type: 'string', describe: 'the multiboot kernel image (ELF32 or a.out-kludge)' })
+    .option('append', { type: 'string', default: '', describe: 'the kernel command line' })
+    .option('initrd', { type: 'string', describe: 'multiboot modules: "FILE [ARGS][,FILE [ARGS]…]"' })
+    .option('m', { type: 'string', default: '256M', describe: 'guest RAM (e.g. 256M, 1G; at most 3G)' })
+    .option('smp', { type: 'string', default: '1', describe: 'number of CPUs (1..64)' })
+    .option('seed', { type: 'string', default: '0', describe: 'seed of the CPU interleaving (decimal or 0x hex)' })
+    .option('timeout', { type: 'number', describe: 'stop after SECONDS of host time, exit status 124' })
+    .option('no-reboot', { type: 'boolean', default: false, describe: 'stop instead of rebooting on a triple fault or reset' })
+    .option('serial', { type: 'string', default: 'stdio', describe: 'COM1: stdio, file:PATH or none' })
+    .option('rtc', { type: 'string', describe: 'base=ISO-DATE|utc|localtime (default: 2026-01-01T00:00:00Z, fixed)' })
+    .option('d', { type: 'string', describe: 'log items, comma-separated: int, cpu, in_asm, cpu_reset, guest_errors, unimp' })
+    .option('D', { type: 'string', describe: 'write the -d log to FILE instead of stderr' })
+    .option('no-jit', { type: 'boolean', default: false, describe: 'interpret every instruction (no block compiler)' })
+    .option('stats', { type: 'boolean', default: false, describe: 'print instructions and guest MIPS on stderr at exit' })
+    .strictOptions()
+    .help()
+    .wrap(null)
+    .version(false)
+    .exitProcess(false)
+    .fail((msg, err) => { throw err ?? new Error(msg); });
+  const args = await parser.parse(rest);
+  if (args.help) return 0;
+  if (args._.length > 0) throw new Error(`boot: unexpected argument '${args._[0]}' (disk images are not supported yet; use -kernel FILE)`);
+  if (!args.kernel) throw new Error('boot: missing -kernel FILE');
+  const smp = Number(args.smp);
+  if (!/^\d+$/.test(args.smp) || smp < 1 || smp > 64) throw new Error(`-smp: '${args.smp}' is not a CPU count in 1..64`);
+  const mem = parseSize(args.m, 3 * 2 ** 30);
+  if (args.timeout !== undefined && !(args.timeout > 0)) throw new Error(`--timeout: '${args.timeout}' is not a positive number of seconds`);
+  return bootCommand({
+    kernel: args.kernel, append: args.append, initrd: args.initrd, mem, smp, seed: parseSeed(args.seed),
+    timeout: args.timeout, noReboot: args['no-reboot'], serial: args.serial,
+    debug: args.d ? args.d.split(',') : [], debugFile: args.D, rtcBase: parseRtc(args.rtc),
+    jit: !args['no-jit'], stats: args.stats,
+  });
+}
+
+/** -rtc base=…: a fixed date, or the host clock when asked for (utc/localtime). */
+function parseRtc(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const m = /^base=(.+)$/.exec(s);
+  if (!m) throw new Error(`-rtc: '${s}' is not base=DATE|utc|localtime`);
+  const base = parseRtcBase(m[1]);
+  return base ?? Math.floor(Date.now() / 1000);
+}
+
 async function dispatch(argv: string[]): Promise<number> {
+  if (argv[0] === 'boot') return dispatchBoot(argv.slice(1));
   const parser = yargs(argv)
     .scriptName('emu')
     .usage(USAGE)
@@ -50,7 +113,7 @@ async function dispatch(argv: string[]): Promise<number> {
     process.stdout.write(await parser.getHelp() + '\n');
     return cmd === undefined ? 2 : 0;
   }
-  if (cmd !== 'run') throw new Error(`unknown command '${cmd}' (try 'emu run PROGRAM')`);
+  if (cmd !== 'run') throw new Error(`unknown command '${cmd}' (try 'emu run PROGRAM' or 'emu boot -kernel FILE')`);
   const args = await parser.parse(rest);
   if (args.help) return 0;
   const positional = args._.map(String);
@@ -71,10 +134,11 @@ function parseSeed(s: string): bigint {
   return BigInt(s);
 }
 
-export function parseSize(s: string): number {
+export function parseSize(s: string, max = 4 * 2 ** 30): number {
   const m = /^(\d+)([KMG]?)$/i.exec(s);
   if (!m) throw new Error(`-m: '${s}' is not a size (e.g. 512M)`);
   const n = Number(m[1]) * { '': 1 << 20, K: 1 << 10, M: 1 << 20, G: 1 << 30 }[m[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
-  if (n < 16 << 20 || n > 4 * 2 ** 30) throw new Error(`-m: ${s} is outside 16M..4G`);
+  if (n < 16 << 20 || n > max) throw new Error(`-m: ${s} is outside 16M..${max / 2 ** 30}G`);
+  if (n % 4096 !== 0) throw new Error(`-m: ${s} is not a multiple of 4K`);
   return n;
 }

@@ -1,0 +1,149 @@
+/**
+ * `emu boot`: a whole machine booting a multiboot kernel, COM1 on the
+ * terminal. A thin layer over emu/machine: it reads files, routes logs,
+ * drives the run loop in slices so that keystrokes and timeouts get through,
+ * and turns the machine's stop into an exit status — the debug-exit status,
+ * 124 on --timeout, 0 after Ctrl-A x or a shutdown.
+ */
+import * as fs from 'node:fs';
+import { Machine, type StopReason } from '../machine/machine.js';
+import { BootError, type MultibootModule } from '../firmware/multiboot.js';
+import { Console } from './console.js';
+import { machineTrace } from './trace.js';
+
+export interface BootOptions {
+  kernel: string;
+  append: string;
+  initrd?: string;
+  mem: number;
+  smp: number;
+  seed: bigint;
+  timeout?: number;
+  noReboot: boolean;
+  serial: string;
+  debug: string[];
+  debugFile?: string;
+  rtcBase?: number;
+  jit: boolean;
+  stats: boolean;
+}
+
+/** Log categories shown without -d: the loud ones (missing hardware, firmware remarks, COM2 lines). */
+const ALWAYS = ['unimp', 'firmware', 'serial'];
+const DEBUG_ITEMS = ['int', 'cpu', 'in_asm', 'cpu_reset', 'guest_errors', 'unimp'];
+/** Virtual nanoseconds per slice of the run loop between looks at the host (input, timeout). */
+const SLICE = 2_000_000;
+
+function readFile(path: string, what: string): Uint8Array {
+  try {
+    return fs.readFileSync(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') throw new Error(`${what} ${path}: no such file`);
+    if (code === 'EISDIR') throw new Error(`${what} ${path}: is a directory`);
+    throw new Error(`${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** QEMU's -initrd for multiboot: comma-separated modules, each "FILE [ARGS]"; ",," is a literal comma. */
+function parseModules(spec: string | undefined): MultibootModule[] {
+  if (!spec) return [];
+  return spec.split(/(?<!,),(?!,)/).map((item) => {
+    const text = item.replace(/,,/g, ',');
+    const file = text.split(' ')[0];
+    return { name: file, bytes: readFile(file, '-initrd'), cmdline: text };
+  });
+}
+
+export async function bootCommand(o: BootOptions): Promise<number> {
+  const unknown = o.debug.find((d) => !DEBUG_ITEMS.includes(d));
+  if (unknown) throw new Error(`-d: unknown item '${unknown}' (known: ${DEBUG_ITEMS.join(', ')})`);
+  const serialMatch = /^(stdio|none|file:(.+))$/.exec(o.serial);
+  if (!serialMatch) throw new Error(`-serial: '${o.serial}' is not stdio, none or file:PATH`);
+  const kernel = readFile(o.kernel, '-kernel');
+  const modules = parseModules(o.initrd);
+
+  let logFd = 2;
+  if (o.debugFile) {
+    try { logFd = fs.openSync(o.debugFile, 'w'); } catch (e) { throw new Error(`-D ${o.debugFile}: ${(e as Error).message}`); }
+  }
+  let serialFd = -1;
+  if (serialMatch[2]) {
+    try { serialFd = fs.openSync(serialMatch[2], 'w'); } catch (e) { throw new Error(`-serial ${o.serial}: ${(e as Error).message}`); }
+  }
+  const shown = new Set([...ALWAYS, ...o.debug]);
+  const log = (category: string, line: string): void => {
+    if (shown.has(category)) fs.writeSync(logFd, `emu: ${line}\n`);
+  };
+  const pending: number[] = [];
+  const flushSerial = (): void => {
+    if (pending.length === 0) return;
+    const bytes = Buffer.from(pending);
+    pending.length = 0;
+    if (serialMatch[1] === 'stdio') process.stdout.write(bytes);
+    else if (serialFd >= 0) fs.writeSync(serialFd, bytes);
+  };
+  const traceItems = o.debug.filter((d) => d === 'cpu' || d === 'in_asm');
+
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      ramBytes: o.mem, cpus: o.smp, seed: o.seed, kernel: { name: o.kernel, bytes: kernel }, append: o.append, modules,
+      noReboot: o.noReboot, rtcBase: o.rtcBase, jit: o.jit, log,
+      serial: (b) => { pending.push(b); },
+      trace: traceItems.length ? machineTrace(traceItems, (line) => fs.writeSync(logFd, line + '\n')) : undefined,
+    });
+  } catch (e) {
+    if (e instanceof BootError) throw new Error(e.message);
+    throw e;
+  }
+
+  let quit = false, inputEnded = serialMatch[1] !== 'stdio';
+  let wake: (() => void) | null = null;
+  const console = new Console({
+    input: (bytes) => { machine.sendSerial(bytes); wake?.(); },
+    quit: () => { quit = true; wake?.(); },
+    end: () => { inputEnded = true; wake?.(); },
+  });
+  if (serialMatch[1] === 'stdio') console.open();
+  let timedOut = false;
+  const timer = o.timeout !== undefined ? setTimeout(() => { timedOut = true; wake?.(); }, o.timeout * 1000) : null;
+  timer?.unref();
+  const started = process.hrtime.bigint();
+
+  try {
+    for (;;) {
+      const r: StopReason = machine.run(machine.clock.now + SLICE);
+      flushSerial();
+      if (quit) return 0;
+      if (timedOut) { log('firmware', `timeout after ${o.timeout} s`); return 124; }
+      switch (r.kind) {
+        case 'time':
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        case 'idle':
+          if (inputEnded) {
+            fs.writeSync(logFd, 'emu: every CPU is halted and nothing is left to wake one (no timer armed, no input)\n');
+            return 1;
+          }
+          await new Promise<void>((resolve) => { wake = resolve; });
+          wake = null;
+          continue;
+        case 'exit': return r.status;
+        case 'shutdown': fs.writeSync(logFd, `emu: shutdown: ${r.reason}\n`); return 0;
+        case 'error': fs.writeSync(logFd, `emu: ${r.message}\n`); return 1;
+      }
+    }
+  } finally {
+    flushSerial();
+    console.close();
+    if (timer) clearTimeout(timer);
+    if (o.stats) {
+      const secs = Number(process.hrtime.bigint() - started) / 1e9;
+      const n = machine.vcpus.reduce((s, v) => s + v.cpu.icount, 0);
+      fs.writeSync(logFd, `emu: ${n} instructions in ${secs.toFixed(3)} s (${(n / secs / 1e6).toFixed(1)} MIPS), virtual time ${(machine.clock.now / 1e6).toFixed(3)} ms\n`);
+    }
+    if (logFd !== 2) fs.closeSync(logFd);
+    if (serialFd >= 0) fs.closeSync(serialFd);
+  }
+}

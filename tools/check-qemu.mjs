@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// Runs the guest test programs (test/guest/bin/*.elf) on QEMU and compares their
+// serial transcripts with the committed goldens in test/guest/expected/.
+//
+//   node tools/check-qemu.mjs [--update] [--verbose] [--qemu PATH] [NAME...]
+//
+// test/guest/runs.json says how each program is run. Lines starting with "~ "
+// depend on the implementation (timing, firmware layout) and are not compared.
+// The exit status (QEMU's: (value written to 0xF4) << 1 | 1, or 0 after a
+// shutdown with -no-reboot) must match each run's `status`. --update rewrites
+// the goldens from this run (review the diff before committing). -cpu max: the
+// programs use 1 GiB pages, NX and SSE, which QEMU's default CPU model lacks
+// in part; nothing in a compared line depends on other CPUID bits.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const guest = 'test/guest';
+
+// How each program runs, shared with the emulator's tests (test/guest/README.md):
+// id (the golden is expected/ID.txt), prog, smp (CPUs, default 1), append (the
+// command-line arguments), reboot (true: a triple fault resets the machine
+// instead of shutting it down), status (expected exit status, default 1),
+// timeout (seconds on QEMU, default 30).
+const RUNS = JSON.parse(readFileSync(join(root, guest, 'runs.json'), 'utf8'));
+
+const args = process.argv.slice(2);
+const update = args.includes('--update');
+const verbose = args.includes('--verbose');
+let qemu = 'qemu-system-x86_64';
+const names = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--qemu') qemu = args[++i];
+  else if (args[i].startsWith('--')) {
+    if (args[i] !== '--update' && args[i] !== '--verbose') usage(`unknown option ${args[i]}`);
+  } else names.push(args[i]);
+}
+function usage(why) {
+  console.error(`check-qemu: ${why}\nusage: node tools/check-qemu.mjs [--update] [--verbose] [--qemu PATH] [NAME...]`);
+  process.exit(2);
+}
+const runs = RUNS.filter((r) => names.length === 0 || names.includes(r.prog) || names.includes(r.id));
+if (runs.length === 0) usage(`no run matches ${names.join(' ')}`);
+
+const probe = await new Promise((resolve) => {
+  const p = spawn(qemu, ['--version'], { stdio: 'ignore' });
+  p.on('error', (e) => resolve(e.message));
+  p.on('close', (code) => resolve(code === 0 ? null : `exit status ${code}`));
+});
+if (probe) {
+  console.error(`check-qemu: cannot run ${qemu} (${probe}); on Debian: apt-get install qemu-system-x86`);
+  process.exit(2);
+}
+
+/**
+ * -smp N,sockets=N: SeaBIOS's MP table lists one processor entry per package
+ * (the MP spec's rule for hyper-threading), and QEMU's default topology for
+ * -smp N is N cores in one socket, which would leave the APs out of the table.
+ */
+const smpArg = (n) => `${n},sockets=${n}`;
+
+/** The command line for one run (also printed with --verbose). */
+function qemuArgs(r) {
+  const a = ['-machine', 'pc', '-cpu', 'max', '-m', '256M', '-smp', smpArg(r.smp ?? 1),
+    '-nographic', '-net', 'none',
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+    '-kernel', `${guest}/bin/${r.prog}.elf`];
+  if (!r.reboot) a.push('-no-reboot');
+  if (r.append) a.push('-append', r.append);
+  return a;
+}
+
+function runQemu(r) {
+  return new Promise((resolve) => {
+    const child = spawn(qemu, qemuArgs(r), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, (r.timeout ?? 30) * 1000);
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    child.on('error', (e) => { clearTimeout(timer); resolve({ error: e.message }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, timedOut, stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1') });
+    });
+  });
+}
+
+/**
+ * The guest's serial output without the firmware's: with -nographic SeaBIOS
+ * writes its banner to the same serial port (starting with ESC c, ending with
+ * "Booting from ROM...\r\n"), once per boot. The guest's UART set-up may cut
+ * the tail of that line off, so any part of it is removed.
+ */
+function transcript(stdout) {
+  let s = stdout.replace(/\r/g, '');
+  s = s.replace(/\x1bc[\s\S]*?Booting from ROM\.*\n?/g, '');
+  return s;
+}
+
+const compared = (text) => text.split('\n').filter((l) => !l.startsWith('~ '));
+
+function diff(want, got) {
+  const a = compared(want);
+  const b = compared(got);
+  const lines = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) {
+      lines.push(`    line ${i + 1} (ignoring "~ " lines): expected ${JSON.stringify(a[i] ?? '<end>')}, got ${JSON.stringify(b[i] ?? '<end>')}`);
+      if (lines.length >= 5) break;
+    }
+  }
+  return lines;
+}
+
+let passed = 0;
+let failed = 0;
+for (const r of runs) {
+  const elf = join(root, guest, 'bin', `${r.prog}.elf`);
+  const file = join(root, guest, 'expected', `${r.id}.txt`);
+  const problems = [];
+  if (!existsSync(elf)) problems.push(`missing ${guest}/bin/${r.prog}.elf (run test/guest/build.sh)`);
+  let got = '';
+  if (problems.length === 0) {
+    if (verbose) console.log(`  ${qemu} ${qemuArgs(r).join(' ')}`);
+    const t0 = Date.now();
+    const res = await runQemu(r);
+    const ms = Date.now() - t0;
+    if (res.error) problems.push(`cannot run ${qemu}: ${res.error}`);
+    else {
+      got = transcript(res.stdout);
+      const want = r.status ?? 1;
+      if (res.timedOut) problems.push(`timed out after ${r.timeout ?? 30} s`);
+      else if (res.code !== want) problems.push(`exit status ${res.code ?? res.signal}, expected ${want}`);
+      if (res.stderr.trim() && verbose) console.log(res.stderr.trim().replace(/^/gm, '    qemu: '));
+      if (update && problems.length === 0) {
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, got);
+      } else if (!existsSync(file)) problems.push(`no golden ${guest}/expected/${r.id}.txt (run with --update)`);
+      else problems.push(...diff(readFileSync(file, 'latin1'), got));
+      if (verbose) console.log(`  ${r.id}: ${ms} ms`);
+    }
+  }
+  if (problems.length === 0) {
+    passed++;
+    console.log(`ok   ${r.id}${update ? ' (golden written)' : ''}`);
+  } else {
+    failed++;
+    console.log(`FAIL ${r.id}`);
+    for (const p of problems) console.log(p.startsWith('    ') ? p : `    ${p}`);
+    if (verbose && got) console.log(got.replace(/^/gm, '    | '));
+  }
+}
+console.log(`check-qemu: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
