@@ -76,6 +76,30 @@ describe('emu boot runs a kernel', () => {
     expect(r.stderr).toMatch(/timeout after 1 s/);
   });
 
+  it('--replay gives the guest a --record session\'s input at the same virtual times', async () => {
+    const rec = path.join(dir, 'session.rec');
+    const live = await runEmu(['boot', '-kernel', 'test/guest/bin/echo.elf', '--record', rec, '--timeout', '1'], { stdin: 'typed words' });
+    expect(live.stdout.toString()).toMatch(/TYPED WORDS$/);
+    expect(fs.readFileSync(rec, 'utf8')).toMatch(/^\d+ 7479706564/);
+    const replayed = await runEmu(['boot', '-kernel', 'test/guest/bin/echo.elf', '--replay', rec, '--timeout', '1']);
+    expect(replayed.stdout.toString()).toBe(live.stdout.toString());
+  });
+
+  it('-d int logs each exception with vector, error code and where, -d in_asm each instruction, into -D', async () => {
+    const log = path.join(dir, 'int.log');
+    const r = await runEmu(['boot', '-kernel', 'test/guest/bin/exceptions.elf', '-d', 'int,in_asm', '-D', log]);
+    expect(r.status).toBe(1);
+    const text = fs.readFileSync(log, 'utf8');
+    expect(text).toMatch(/^emu: cpu0: v=00 e=0000 i=0 cpl=0 IP=0008:[0-9a-f]{16} SP=0010:[0-9a-f]{16} CR2=0{16} \(#DE/m);
+    expect(text).toMatch(/^emu: cpu0: v=0e e=0002 i=0 cpl=0 .* \(#PF\)$/m);
+    expect(text).toMatch(/^cpu0 0x00000000001[0-9a-f]{5}:  fa +cli$/m);
+  });
+
+  it('a malformed recording is refused with its line number', async () => {
+    fs.writeFileSync(path.join(dir, 'bad.rec'), '12 6162\nnot a line\n');
+    await refuses(['boot', '-kernel', 'test/guest/bin/echo.elf', '--replay', path.join(dir, 'bad.rec')], /bad\.rec: line 2 is not "TIME HEXBYTES"/);
+  });
+
   it('-no-reboot turns a triple fault into a shutdown with status 0, logged', async () => {
     const r = await runEmu(['boot', '-kernel', 'test/guest/bin/triple-fault.elf', '-no-reboot', '-d', 'cpu_reset']);
     expect(r.status).toBe(0);

@@ -26,6 +26,24 @@ export interface BootOptions {
   rtcBase?: number;
   jit: boolean;
   stats: boolean;
+  /** Write every input byte with the virtual time it reached COM1 to this file. */
+  record?: string;
+  /** Feed COM1 from a file written by --record instead of the terminal. */
+  replay?: string;
+}
+
+/**
+ * A recording is one line per input chunk: the virtual time in ns, a space,
+ * the bytes in hex. Replaying it gives the guest the same bytes at the same
+ * virtual times, so an interactive session repeats byte for byte.
+ */
+function readRecording(path: string): { at: number; bytes: Uint8Array }[] {
+  const text = readFile(path, '--replay').toString();
+  return text.split('\n').filter((l) => l !== '').map((line, k) => {
+    const m = /^(\d+) ((?:[0-9a-f]{2})+)$/.exec(line);
+    if (!m) throw new Error(`--replay ${path}: line ${k + 1} is not "TIME HEXBYTES"`);
+    return { at: Number(m[1]), bytes: Buffer.from(m[2], 'hex') };
+  });
 }
 
 /** Log categories shown without -d: the loud ones (missing hardware, firmware remarks, COM2 lines). */
@@ -98,10 +116,17 @@ export async function bootCommand(o: BootOptions): Promise<number> {
     throw e;
   }
 
-  let quit = false, inputEnded = serialMatch[1] !== 'stdio';
+  const recording: string[] = [];
+  if (o.replay) for (const { at, bytes } of readRecording(o.replay)) machine.scheduleSerial(at, bytes);
+  let quit = false, inputEnded = serialMatch[1] !== 'stdio' || o.replay !== undefined;
   let wake: (() => void) | null = null;
   const console = new Console({
-    input: (bytes) => { machine.sendSerial(bytes); wake?.(); },
+    input: (bytes) => {
+      if (o.replay) return;
+      if (o.record) recording.push(`${machine.clock.now} ${Buffer.from(bytes).toString('hex')}`);
+      machine.sendSerial(bytes);
+      wake?.();
+    },
     quit: () => { quit = true; wake?.(); },
     end: () => { inputEnded = true; wake?.(); },
   });
@@ -145,5 +170,9 @@ export async function bootCommand(o: BootOptions): Promise<number> {
     }
     if (logFd !== 2) fs.closeSync(logFd);
     if (serialFd >= 0) fs.closeSync(serialFd);
+    if (o.record) {
+      fs.writeFileSync(o.record + '.tmp', recording.map((l) => l + '\n').join(''));
+      fs.renameSync(o.record + '.tmp', o.record);
+    }
   }
 }

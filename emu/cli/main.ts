@@ -58,6 +58,8 @@ async function dispatchBoot(rest: string[]): Promise<number> {
     .option('D', { type: 'string', describe: 'write the -d log to FILE instead of stderr' })
     .option('no-jit', { type: 'boolean', default: false, describe: 'interpret every instruction (no block compiler)' })
     .option('stats', { type: 'boolean', default: false, describe: 'print instructions and guest MIPS on stderr at exit' })
+    .option('record', { type: 'string', describe: 'write COM1 input with its virtual times to FILE' })
+    .option('replay', { type: 'string', describe: 'feed COM1 from a --record FILE (the session repeats exactly)' })
     .strictOptions()
     .help()
     .wrap(null)
@@ -76,7 +78,7 @@ async function dispatchBoot(rest: string[]): Promise<number> {
     kernel: args.kernel, append: args.append, initrd: args.initrd, mem, smp, seed: parseSeed(args.seed),
     timeout: args.timeout, noReboot: args['no-reboot'], serial: args.serial,
     debug: args.d ? args.d.split(',') : [], debugFile: args.D, rtcBase: parseRtc(args.rtc),
-    jit: !args['no-jit'], stats: args.stats,
+    jit: !args['no-jit'], stats: args.stats, record: args.record, replay: args.replay,
   });
 }
 

@@ -144,8 +144,7 @@ export class Machine implements VCpuHost {
     this.ports = new PortBus(log);
     this.mmio = new MmioBus(log);
     this.apicBus = new ApicBus(log);
-    // SeaBIOS numbers the IOAPIC after the CPUs.
-    this.ioapic = new IoApic(this.apicBus, log, this.cpuCount);
+    this.ioapic = new IoApic(this.apicBus, log, this.ioapicId);
     this.mmio.map(IOAPIC_DEFAULT_BASE, 0x1000, this.ioapic);
     // Writes to the interrupt address range are MSIs; the CPU's own APIC page shadows its first 4 KiB
     // for the CPU itself (see apicAt), as in QEMU, so a CPU can raise an MSI by writing above it.
@@ -193,7 +192,7 @@ export class Machine implements VCpuHost {
     const [signature, , , features] = cpuid(1, 0, 0, this.cpuCount);
     writeMpTable({ bytes: this.phys.bytes, size: this.phys.size }, {
       cpus: this.vcpus.map((v) => ({ apicId: v.apicId, bsp: v.bsp })),
-      ioapic: { id: this.cpuCount, address: IOAPIC_DEFAULT_BASE, version: 0x11 },
+      ioapic: { id: this.ioapicId, address: IOAPIC_DEFAULT_BASE, version: 0x11 },
       lapicAddress: 0xfee00000,
       lapicVersion: 0x14,
       cpuSignature: signature,
@@ -235,11 +234,21 @@ export class Machine implements VCpuHost {
 
   // ---- running ----
 
+  /**
+   * SeaBIOS numbers the IOAPIC after the CPUs. Its ID register has 4 bits;
+   * with 16 or more CPUs the ID wraps, which xAPIC systems allow (IOAPIC IDs
+   * do not route messages on the system bus).
+   */
+  get ioapicId(): number { return this.cpuCount % 16; }
+
   /** Why the machine stopped for good (exit, shutdown, error), or null while it can still run. */
   get stopped(): StopReason | null { return this.stopReason; }
 
   /** Host input for the guest's COM1. */
   sendSerial(bytes: Uint8Array): void { this.com1.receive(bytes); }
+
+  /** Host input that arrives at virtual time `at`: how a recorded session is replayed. */
+  scheduleSerial(at: number, bytes: Uint8Array): void { this.clock.schedule(at, () => this.sendSerial(bytes)); }
 
   /**
    * Runs until virtual time `until` (ns), an exit, a shutdown, or a state in
