@@ -121,7 +121,24 @@ function checkGate(cpu: Cpu, vector: number, source: Source, lo: number, hi: num
   return [sel, clo, chi];
 }
 
-function readTss(cpu: Cpu, offset: number, size: 2 | 4 | 8, ext: number): number {
+/**
+ * The stack a 32-bit TSS names for ring `newCpl`, checked as an inner-privilege
+ * interrupt or call-gate transfer checks it (#TS, or #SS if not present).
+ */
+export function innerStack32(cpu: Cpu, newCpl: number, ext: number): { sel: number; base: number; limit: number; attr: number; sp: number } {
+  const sel = readTss(cpu, 8 + newCpl * 8, 2, ext);
+  const sp = readTss(cpu, 4 + newCpl * 8, 4, ext);
+  if ((sel & 0xfffc) === 0) throw new CpuFault(Vector.TS, ext, 0, 'null SS in the TSS');
+  const [lo, hi] = readDescriptor(cpu, sel, Vector.TS);
+  if ((sel & 3) !== newCpl || ((hi >> 13) & 3) !== newCpl || !(hi & Attr.S) || (hi & Attr.CODE) || !(hi & Attr.RW)) {
+    throw new CpuFault(Vector.TS, (sel & 0xfffc) | ext, 0, `TSS stack selector 0x${sel.toString(16)} is unusable at CPL ${newCpl}`);
+  }
+  if (!(hi & Attr.P)) throw new CpuFault(Vector.SS, (sel & 0xfffc) | ext, 0, 'TSS stack segment not present');
+  markAccessed(cpu, sel, hi);
+  return { sel, base: descriptorBase(lo, hi), limit: descriptorLimit(lo, hi), attr: hi | Attr.A, sp };
+}
+
+export function readTss(cpu: Cpu, offset: number, size: 2 | 4 | 8, ext: number): number {
   if (offset + size - 1 > cpu.trLimit) throw new CpuFault(Vector.TS, (cpu.trSel & 0xfffc) | ext, 0, `TSS too short for offset 0x${offset.toString(16)}`);
   const a = cpu.trBase + offset;
   return cpu.mmu.supervisor(() => {
@@ -137,7 +154,7 @@ function readTss(cpu: Cpu, offset: number, size: 2 | 4 | 8, ext: number): number
  * `size` bytes each, with the access rights of `cpl`, wrapping the offset
  * with `mask`. Memory only: registers are the caller's to commit.
  */
-function writeStack(cpu: Cpu, base: number, sp: number, size: number, cpl: number, values: number[], mask: number): void {
+export function writeStack(cpu: Cpu, base: number, sp: number, size: number, cpl: number, values: number[], mask: number): void {
   const write = (): void => {
     let p = sp;
     for (const v of values) {
@@ -176,19 +193,9 @@ function deliverProtected(cpu: Cpu, vector: number, source: Source, errorCode: n
   let ssSel = cpu.segSel[Seg.SS], ssBase = cpu.segBase[Seg.SS], ssLimit = cpu.segLimit[Seg.SS], ssAttr = cpu.segAttr[Seg.SS];
   let sp = cpu.regs[R.SP << 1] >>> 0;
   if (newCpl < cpl) {
-    // An inner-privilege handler runs on the stack the TSS names for its ring.
-    const newSs = readTss(cpu, 8 + newCpl * 8, 2, ext);
-    const newSp = readTss(cpu, 4 + newCpl * 8, 4, ext);
-    if ((newSs & 0xfffc) === 0) throw new CpuFault(Vector.TS, ext, 0, 'null SS in the TSS');
-    const [slo, shi] = readDescriptor(cpu, newSs, Vector.TS);
-    if ((newSs & 3) !== newCpl || ((shi >> 13) & 3) !== newCpl || !(shi & Attr.S) || (shi & Attr.CODE) || !(shi & Attr.RW)) {
-      throw new CpuFault(Vector.TS, (newSs & 0xfffc) | ext, 0, `TSS stack selector 0x${newSs.toString(16)} is unusable at CPL ${newCpl}`);
-    }
-    if (!(shi & Attr.P)) throw new CpuFault(Vector.SS, (newSs & 0xfffc) | ext, 0, 'TSS stack segment not present');
+    const inner = innerStack32(cpu, newCpl, ext);
     frame.push(ssSel, sp);
-    ssSel = newSs; ssBase = descriptorBase(slo, shi); ssLimit = descriptorLimit(slo, shi); ssAttr = shi | Attr.A;
-    sp = newSp;
-    markAccessed(cpu, newSs, shi);
+    ({ sel: ssSel, base: ssBase, limit: ssLimit, attr: ssAttr, sp } = inner);
   }
   frame.push(flags, cpu.segSel[Seg.CS], cpu.rip >>> 0);
   if (errorCode >= 0) frame.push(errorCode);
@@ -235,7 +242,7 @@ function deliverLong(cpu: Cpu, vector: number, source: Source, errorCode: number
   cpu.rip = target;
 }
 
-function signed64(v: number): number { return v >= 9223372036854775808 ? v - 18446744073709551616 : v; }
+export function signed64(v: number): number { return v >= 9223372036854775808 ? v - 18446744073709551616 : v; }
 
 // ---- IRET -------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@
  * instructions fault there before they would need one.
  */
 export interface CpuApic {
+  /** IA32_APIC_BASE[11]: while clear, CPUID reports no APIC (SDM Vol.3A §11.4.3). */
+  readonly hwEnabled: boolean;
   /** CR8: the TPR's priority class (TPR bits 7:4); a write clears TPR bits 3:0. */
   tpr: number;
   /** The vector of the highest-priority deliverable maskable interrupt, or -1. */

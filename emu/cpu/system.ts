@@ -210,10 +210,13 @@ export function markAccessed(cpu: Cpu, sel: number, hi: number): void {
   cpu.mmu.supervisor(() => cpu.mmu.write32(addr, hi | Attr.A));
 }
 
-/** The upper half of a 16-byte system descriptor in IA-32e mode: base bits 63:32. */
-export function readDescriptorHigh(cpu: Cpu, sel: number): number {
+/**
+ * The upper half of a 16-byte system descriptor in IA-32e mode: bits 63:32
+ * of the base or offset, and the dword whose type field must be zero.
+ */
+export function readDescriptorHigh(cpu: Cpu, sel: number): [number, number] {
   const addr = descriptorAddress(cpu, sel + 8, Vector.GP);
-  return cpu.mmu.supervisor(() => cpu.mmu.read32(addr));
+  return cpu.mmu.supervisor(() => [cpu.mmu.read32(addr), cpu.mmu.read32(addr + 4)]);
 }
 
 /**

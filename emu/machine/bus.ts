@@ -13,6 +13,25 @@ export interface PortDevice {
   portWrite(port: number, size: Size, value: number): void;
 }
 
+/**
+ * An 8-bit ISA device: the bus splits a wider access into byte cycles at
+ * consecutive ports, low byte first, as the ISA bus does.
+ */
+export abstract class ByteDevice implements PortDevice {
+  protected abstract readByte(port: number): number;
+  protected abstract writeByte(port: number, value: number): void;
+
+  portRead(port: number, size: Size): number {
+    let v = 0;
+    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
+    return v >>> 0;
+  }
+
+  portWrite(port: number, size: Size, value: number): void {
+    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
+  }
+}
+
 export interface MmioDevice {
   /** `offset` is relative to the region's base. */
   mmioRead(offset: number, size: Size): number;

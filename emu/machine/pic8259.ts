@@ -11,7 +11,7 @@
  * nothing is delivered before the guest initialises it. (QEMU starts with
  * IMR = 0, relying on the BIOS to program it.)
  */
-import type { Log, PortBus, PortDevice, Size } from './bus.js';
+import { ByteDevice, type Log, type PortBus } from './bus.js';
 import type { IrqSink } from './irq.js';
 
 /** ELCR bits that PIIX hardwires to edge: IRQ 0, 1, 2 (master) and 8, 13 (slave). */
@@ -91,7 +91,7 @@ class Chip {
   }
 }
 
-export class Pic8259Pair implements PortDevice, IrqSink {
+export class Pic8259Pair extends ByteDevice implements IrqSink {
   readonly master = new Chip();
   readonly slave = new Chip();
   intr = false;
@@ -99,7 +99,7 @@ export class Pic8259Pair implements PortDevice, IrqSink {
   constructor(
     private readonly onIntr: (level: boolean) => void,
     private readonly log: Log,
-  ) {}
+  ) { super(); }
 
   register(bus: PortBus): void {
     bus.register(0x20, 2, this);
@@ -140,16 +140,6 @@ export class Pic8259Pair implements PortDevice, IrqSink {
     return c.vectorBase + ir;
   }
 
-  // An ISA bus splits a wide access to an 8-bit device into byte cycles.
-  portRead(port: number, size: Size): number {
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
-    return v >>> 0;
-  }
-
-  portWrite(port: number, size: Size, value: number): void {
-    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
-  }
 
   /** The master input with the slave on it, or -1 when ICW1/ICW3 say there is none. */
   private cascadePin(): number {
@@ -163,7 +153,7 @@ export class Pic8259Pair implements PortDevice, IrqSink {
     return null;
   }
 
-  private readByte(port: number): number {
+  protected readByte(port: number): number {
     const c = this.chipAt(port);
     if (!c) return 0xff;
     if (port >= 0x4d0) return c.elcr;
@@ -179,7 +169,7 @@ export class Pic8259Pair implements PortDevice, IrqSink {
     return c.readIsr ? c.isr : c.irr;
   }
 
-  private writeByte(port: number, v: number): void {
+  protected writeByte(port: number, v: number): void {
     const c = this.chipAt(port);
     if (!c) return;
     const name = c === this.master ? 'master' : 'slave';

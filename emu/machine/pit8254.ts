@@ -8,7 +8,7 @@
  * OUT is wired to an interrupt (IRQ 0), so only it schedules clock events, one
  * per OUT edge and none when its output can no longer change.
  */
-import type { Log, PortBus, PortDevice, Size } from './bus.js';
+import { ByteDevice, type Log, type PortBus } from './bus.js';
 import type { ClockEvent, VirtualClock } from './clock.js';
 import type { IrqLine } from './irq.js';
 
@@ -133,7 +133,7 @@ class Counter {
   }
 }
 
-export class Pit8254 implements PortDevice {
+export class Pit8254 extends ByteDevice {
   readonly counters = [new Counter(true), new Counter(true), new Counter(false)];
   /** Port 0x61 bits 0–3 as written: gate 2, speaker data, parity and channel check enables. */
   portB = 0;
@@ -145,7 +145,7 @@ export class Pit8254 implements PortDevice {
     private readonly clock: VirtualClock,
     private readonly irq: IrqLine,
     private readonly log: Log,
-  ) {}
+  ) { super(); }
 
   register(bus: PortBus): void {
     bus.register(0x40, 4, this);
@@ -160,20 +160,10 @@ export class Pit8254 implements PortDevice {
     return c.outAt(k);
   }
 
-  // An ISA bus splits a wide access to an 8-bit device into byte cycles.
-  portRead(port: number, size: Size): number {
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
-    return v >>> 0;
-  }
-
-  portWrite(port: number, size: Size, value: number): void {
-    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
-  }
 
   private tick(): number { return pitTicks(this.clock.time()); }
 
-  private readByte(port: number): number {
+  protected readByte(port: number): number {
     if (port === 0x61) {
       const refresh = Math.floor(this.clock.time() / REFRESH_TOGGLE_NS) & 1;
       return (this.portB & 0x0f) | (refresh << 4) | (this.out(2) ? 0x20 : 0);
@@ -202,7 +192,7 @@ export class Pit8254 implements PortDevice {
     }
   }
 
-  private writeByte(port: number, v: number): void {
+  protected writeByte(port: number, v: number): void {
     if (port === 0x61) { this.writePortB(v); return; }
     if (port === 0x43) { this.writeControl(v); return; }
     if (port < 0x40 || port > 0x42) return;

@@ -17,7 +17,7 @@
  * not use the RTC's interrupts leaves the machine free to look idle and to
  * skip ahead in time.
  */
-import type { Log, PortBus, PortDevice, Size } from './bus.js';
+import { ByteDevice, type Log, type PortBus } from './bus.js';
 import type { ClockEvent, VirtualClock } from './clock.js';
 import type { IrqLine } from './irq.js';
 
@@ -38,7 +38,7 @@ const B_SET = 0x80, B_PIE = 0x40, B_AIE = 0x20, B_UIE = 0x10, B_DM_BINARY = 0x04
 const C_IRQF = 0x80, C_PF = 0x40, C_AF = 0x20, C_UF = 0x10;
 const TIME_REGS = [0, 2, 4, 6, 7, 8, 9, CENTURY];
 
-export class CmosRtc implements PortDevice {
+export class CmosRtc extends ByteDevice {
   readonly cmos = new Uint8Array(128);
   index = 0;
   nmiDisabled = false;
@@ -66,6 +66,7 @@ export class CmosRtc implements PortDevice {
     ramBytes: number,
     private readonly log: Log,
   ) {
+    super();
     this.epochSec = baseUnixSeconds;
     this.cmos[REG_A] = 0x26; // 32.768 kHz time base, 1024 Hz periodic rate
     this.cmos[REG_B] = B_24H;
@@ -75,17 +76,8 @@ export class CmosRtc implements PortDevice {
 
   register(bus: PortBus): void { bus.register(0x70, 2, this); }
 
-  portRead(port: number, size: Size): number {
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
-    return v >>> 0;
-  }
 
-  portWrite(port: number, size: Size, value: number): void {
-    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
-  }
-
-  private readByte(port: number): number {
+  protected readByte(port: number): number {
     if (port !== 0x71) return 0xff; // the index register is write-only
     const i = this.index;
     if (TIME_REGS.includes(i) && this.running()) this.storeTime(this.nowSeconds());
@@ -96,7 +88,7 @@ export class CmosRtc implements PortDevice {
     }
   }
 
-  private writeByte(port: number, v: number): void {
+  protected writeByte(port: number, v: number): void {
     if (port === 0x70) {
       this.index = v & 0x7f;
       this.nmiDisabled = (v & 0x80) !== 0;

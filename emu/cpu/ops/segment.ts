@@ -9,9 +9,10 @@ import type { OpDef } from '../table.js';
 import { CpuFault, Vector } from '../fault.js';
 import { Mode } from '../decode.js';
 import { R, Seg } from '../regs.js';
+import { innerStack32, readTss, signed64, writeStack } from '../interrupt.js';
 import {
-  Attr, Cr0, checkCodeTarget, descriptorBase, descriptorLimit, dropInaccessibleSegments, loadCs, loadSegment,
-  markAccessed, readDescriptor, readDescriptorHigh, requireCpl0, setRealSegment, updateMode,
+  Attr, Cr0, Efer, checkCodeTarget, descriptorBase, descriptorLimit, dropInaccessibleSegments, loadCs, loadSegment,
+  markAccessed, readDescriptor, readDescriptorHigh, requireCpl0, setRealSegment, setSegment, updateMode,
 } from '../system.js';
 import { CANONICAL_LIMIT } from '../mmu.js';
 
@@ -96,7 +97,9 @@ function farTransfer(cpu: Cpu, i: Insn, sel: number, off: number, call: boolean)
   const [lo, hi] = readDescriptor(cpu, sel);
   if (!(hi & Attr.S)) {
     const type = (hi >> 8) & 0xf;
-    throw new Error(`far ${call ? 'call' : 'jmp'} through a system descriptor (type ${type}: call gates and task switches are not supported)`);
+    if (type === 0xc || type === 4) { throughCallGate(cpu, i, sel, lo, hi, call); return; }
+    if (type === 5 || type === 1 || type === 9) throw new Error(`far ${call ? 'call' : 'jmp'} to a task gate or TSS (type ${type}): task switches are not supported`);
+    throw new CpuFault(Vector.GP, sel & 0xfffc, 0, `far ${call ? 'call' : 'jmp'} to system descriptor type ${type}`);
   }
   const cpl = checkCodeTarget(cpu, sel, hi, cpu.mmu.cpl);
   // Pushes happen on the current stack in the current mode, before anything changes.
@@ -116,6 +119,85 @@ function farTransfer(cpu: Cpu, i: Insn, sel: number, off: number, call: boolean)
     cpu.set64(R.SP, savedSp[0], savedSp[1]);
     throw e;
   }
+  cpu.rip = target;
+}
+
+/**
+ * A far call or jmp through a call gate (SDM Vol.3A §5.8.3–5.8.6, Vol.2A
+ * CALL). The gate names the entry point; a call to a more privileged
+ * non-conforming segment switches to the stack the TSS names for that ring
+ * and copies the gate's parameter count of stack entries (none for 64-bit
+ * gates), so that a far return to the outer ring unwinds it.
+ */
+function throughCallGate(cpu: Cpu, i: Insn, gateSel: number, lo: number, hi: number, call: boolean): void {
+  const cpl = cpu.mmu.cpl, long = (cpu.efer & Efer.LMA) !== 0;
+  const gateDpl = (hi >> 13) & 3;
+  if (long && (hi & 0x1f00) !== 0xc00) throw new CpuFault(Vector.GP, gateSel & 0xfffc, 0, 'only 64-bit call gates exist in IA-32e mode');
+  if (gateDpl < cpl || gateDpl < (gateSel & 3)) throw new CpuFault(Vector.GP, gateSel & 0xfffc, 0, `call gate 0x${gateSel.toString(16)} DPL ${gateDpl} below CPL ${cpl} or RPL`);
+  if (!(hi & Attr.P)) throw new CpuFault(Vector.NP, gateSel & 0xfffc, 0, `call gate 0x${gateSel.toString(16)} not present`);
+  let target = ((lo & 0xffff) | (hi & 0xffff0000)) >>> 0;
+  const gateSize = long ? 8 : (hi & 0x800) ? 4 : 2;
+  if (gateSize === 2) target &= 0xffff;
+  if (long) {
+    const [upper, type] = readDescriptorHigh(cpu, gateSel);
+    if ((type >> 8) & 0x1f) throw new CpuFault(Vector.GP, gateSel & 0xfffc, 0, 'the upper half of a 64-bit call gate has a non-zero type');
+    target = signed64((upper >>> 0) * TWO32 + target);
+  }
+  const codeSel = lo >>> 16;
+  if ((codeSel & 0xfffc) === 0) throw new CpuFault(Vector.GP, 0, 0, 'call gate with a null code selector');
+  const [clo, chi] = readDescriptor(cpu, codeSel);
+  const dpl = (chi >> 13) & 3;
+  const conforming = (chi & Attr.EC) !== 0;
+  // The SDM's order (Vol.2A CALL, JMP): type and privilege, then the 64-bit
+  // code requirement, then presence, then the entry point.
+  if (!(chi & Attr.S) || !(chi & Attr.CODE) || dpl > cpl) throw new CpuFault(Vector.GP, codeSel & 0xfffc, 0, `call gate target 0x${codeSel.toString(16)} is not a code segment at or above CPL ${cpl}`);
+  if (!call && !conforming && dpl !== cpl) throw new CpuFault(Vector.GP, codeSel & 0xfffc, 0, 'jmp through a call gate cannot change privilege');
+  if (long && (!(chi & Attr.L) || (chi & Attr.DB))) throw new CpuFault(Vector.GP, codeSel & 0xfffc, 0, 'a 64-bit call gate must lead to 64-bit code');
+  if (!(chi & Attr.P)) throw new CpuFault(Vector.NP, codeSel & 0xfffc, 0, `call gate target 0x${codeSel.toString(16)} not present`);
+  const inner = call && !conforming && dpl < cpl;
+  const newCpl = inner ? dpl : cpl;
+  // The entry point must be canonical (64-bit gates) or within the target's limit: #GP(0), nothing pushed.
+  const badTarget = long ? target < -CANONICAL_LIMIT || target >= CANONICAL_LIMIT : target > descriptorLimit(clo, chi);
+  const retCs = cpu.segSel[Seg.CS], retIp = cpu.rip;
+  if (!inner) {
+    if (badTarget) throw new CpuFault(Vector.GP, 0, 0, `call gate entry point 0x${target.toString(16)} outside the target segment`);
+    if (call) {
+      cpu.push(gateSize, retCs, 0);
+      cpu.push(gateSize, retIp | 0, gateSize === 8 ? Math.floor(retIp / TWO32) | 0 : 0);
+    }
+    loadCs(cpu, codeSel, clo, chi, cpl);
+    cpu.rip = target;
+    return;
+  }
+  const oldSs = cpu.segSel[Seg.SS];
+  if (long) {
+    let rsp = signed64(readTss(cpu, 4 + newCpl * 8, 8, 0));
+    if (rsp < -CANONICAL_LIMIT || rsp >= CANONICAL_LIMIT) throw new CpuFault(Vector.SS, 0, 0, 'non-canonical call-gate stack');
+    if (badTarget) throw new CpuFault(Vector.GP, 0, 0, `call gate entry point 0x${target.toString(16)} not canonical`);
+    const frame = [oldSs, cpu.regNum(R.SP), retCs, retIp];
+    writeStack(cpu, 0, rsp, 8, newCpl, frame, 0);
+    rsp -= frame.length * 8;
+    setSegment(cpu, Seg.SS, newCpl, 0, 0, (newCpl << Attr.DPL_SHIFT) | Attr.P | Attr.S | Attr.RW);
+    cpu.set64(R.SP, rsp | 0, Math.floor(rsp / TWO32) | 0);
+  } else {
+    const stack = innerStack32(cpu, newCpl, 0);
+    if (badTarget) throw new CpuFault(Vector.GP, 0, 0, `call gate entry point 0x${target.toString(16)} beyond the target's limit`);
+    const oldBig = (cpu.segAttr[Seg.SS] & Attr.DB) !== 0;
+    const oldSp = oldBig ? cpu.get64lo(R.SP) >>> 0 : cpu.get64lo(R.SP) & 0xffff;
+    // Parameters are copied from the caller's stack, deepest first, so they keep their order.
+    const params: number[] = [];
+    for (let k = (hi & 0x1f) - 1; k >= 0; k--) {
+      const off = oldBig ? (oldSp + k * gateSize) % TWO32 : (oldSp + k * gateSize) & 0xffff;
+      params.push(gateSize === 4 ? cpu.readMem(4, cpu.segLinear(Seg.SS, off)) >>> 0 : cpu.readMem(2, cpu.segLinear(Seg.SS, off)));
+    }
+    const frame = [oldSs, oldSp, ...params, retCs, retIp >>> 0];
+    const mask = stack.attr & Attr.DB ? 0xffffffff : 0xffff;
+    writeStack(cpu, stack.base, stack.sp & mask, gateSize, newCpl, frame, mask);
+    setSegment(cpu, Seg.SS, stack.sel, stack.base, stack.limit, stack.attr);
+    const sp = (stack.sp - frame.length * gateSize) & mask;
+    if (mask === 0xffff) cpu.set16(R.SP, sp); else cpu.set32(R.SP, sp);
+  }
+  loadCs(cpu, codeSel, clo, chi, newCpl);
   cpu.rip = target;
 }
 
@@ -216,7 +298,8 @@ function storeTable(cpu: Cpu, i: Insn): void {
 function systemBase(cpu: Cpu, sel: number, lo: number, hi: number): number {
   const base = descriptorBase(lo, hi);
   if (cpu.mode !== Mode.Long64) return base;
-  const upper = readDescriptorHigh(cpu, sel);
+  const [upper, type] = readDescriptorHigh(cpu, sel);
+  if ((type >> 8) & 0x1f) throw new CpuFault(Vector.GP, sel & 0xfffc, 0, 'the upper half of a 16-byte system descriptor has a non-zero type');
   const v = (upper | 0) * TWO32 + base;
   if (v < -CANONICAL_LIMIT || v >= CANONICAL_LIMIT) throw new CpuFault(Vector.GP, sel & 0xfffc, 0, 'system descriptor base is not canonical');
   return v;

@@ -7,7 +7,7 @@ import type { Cpu } from '../cpu.js';
 import type { Insn } from '../insn.js';
 import type { OpDef } from '../table.js';
 import { CpuFault, Vector } from '../fault.js';
-import { cpuid } from '../cpuid.js';
+import { cpuid, Leaf1Edx } from '../cpuid.js';
 import { R } from '../regs.js';
 import { Cr4 } from '../system.js';
 
@@ -15,8 +15,11 @@ function syscall(cpu: Cpu): void { cpu.host.syscall(cpu); }
 
 function doCpuid(cpu: Cpu): void {
   const p = cpu.platform;
-  const [a, b, c, d] = cpuid(cpu.get64lo(R.AX), cpu.get64lo(R.CX), p ? p.apicId : 0, p ? p.cpuCount : 1);
-  cpu.set32(R.AX, a); cpu.set32(R.BX, b); cpu.set32(R.CX, c); cpu.set32(R.DX, d);
+  const leaf = cpu.get64lo(R.AX);
+  const [a, b, c, d] = cpuid(leaf, cpu.get64lo(R.CX), p ? p.apicId : 0, p ? p.cpuCount : 1);
+  cpu.set32(R.AX, a); cpu.set32(R.BX, b); cpu.set32(R.CX, c);
+  // A globally disabled local APIC disappears from CPUID.
+  cpu.set32(R.DX, leaf === 1 && p && !p.apic.hwEnabled ? d & ~Leaf1Edx.APIC : d);
 }
 
 /** CR4.TSD makes the TSC privileged (SDM Vol.2B RDTSC). */
