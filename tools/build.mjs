@@ -1,13 +1,17 @@
-// Bundles the emulator's command line into dist/emu.mjs (run by bin/emu.mjs).
-// esbuild takes ~50 ms, so `prepare` and `pretest` can afford to run it every time.
+// Bundles the emulator's command line into dist/emu.mjs (run by bin/emu.mjs), and the
+// browser console's page into dist/web/ (served by `emu serve`, beside dist/emu.mjs).
+// esbuild takes well under a second for all of them, so `prepare` and `pretest` can afford it every time.
 import { build } from 'esbuild';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-await build({
-  entryPoints: [join(root, 'emu/cli/main.ts')],
-  outfile: join(root, 'dist/emu.mjs'),
+const web = join(root, 'dist/web');
+/** A command line bundled for Node, its npm dependencies left as imports. */
+const nodeCommand = (entry, outfile) => build({
+  entryPoints: [join(root, entry)],
+  outfile: join(root, outfile),
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -16,3 +20,21 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+
+await Promise.all([
+  nodeCommand('emu/cli/main.ts', 'dist/emu.mjs'),
+  // platform 'browser' fails the build on any node: import: the machine must stay free of them.
+  build({
+    entryPoints: { app: join(root, 'emu/web/page/main.ts') },
+    outdir: web,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  }),
+]);
+await mkdir(web, { recursive: true });
+await copyFile(join(root, 'emu/web/page/index.html'), join(web, 'index.html'));

@@ -52,7 +52,7 @@ const DEBUG_ITEMS = ['int', 'cpu', 'in_asm', 'cpu_reset', 'guest_errors', 'unimp
 /** Virtual nanoseconds per slice of the run loop between looks at the host (input, timeout). */
 const SLICE = 2_000_000;
 
-function readFile(path: string, what: string): Uint8Array {
+export function readFile(path: string, what: string): Uint8Array {
   try {
     return fs.readFileSync(path);
   } catch (e) {
@@ -64,7 +64,7 @@ function readFile(path: string, what: string): Uint8Array {
 }
 
 /** QEMU's -initrd for multiboot: comma-separated modules, each "FILE [ARGS]"; ",," is a literal comma. */
-function parseModules(spec: string | undefined): MultibootModule[] {
+export function parseModules(spec: string | undefined): MultibootModule[] {
   if (!spec) return [];
   return spec.split(/(?<!,),(?!,)/).map((item) => {
     const text = item.replace(/,,/g, ',');

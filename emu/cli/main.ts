@@ -2,9 +2,10 @@
  * The `emu` command. Subcommands are thin layers over the library:
  *   emu run PROGRAM [ARGS…]   run a static Linux x86-64 program in user mode
  *   emu boot -kernel FILE     boot a multiboot kernel on the SMP machine
+ *   emu serve -kernel FILE    the same machine in a browser tab
  * Diagnostics go to stderr (or the -D file), never to the program's stdout.
  */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { runCommand } from './run.js';
 import { bootCommand } from './boot.js';
 import { parseRtcBase } from '../machine/rtc.js';
@@ -39,47 +40,88 @@ const BOOT_USAGE = [
   'is the debug-exit status (port 0xf4), 124 after --timeout.',
 ].join('\n');
 
-async function dispatchBoot(rest: string[]): Promise<number> {
-  const parser = yargs(rest)
-    .scriptName('emu boot')
-    .usage(BOOT_USAGE)
-    .parserConfiguration({ 'short-option-groups': false, 'boolean-negation': false, 'unknown-options-as-args': false })
+/** The machine's options, shared by boot and serve: the same flags build the same machine. */
+function machineOptions<T>(y: Argv<T>) {
+  return y
     .option('kernel', { type: 'string', describe: 'the multiboot kernel image (ELF32 or a.out-kludge)' })
     .option('append', { type: 'string', default: '', describe: 'the kernel command line' })
     .option('initrd', { type: 'string', describe: 'multiboot modules: "FILE [ARGS][,FILE [ARGS]…]"' })
     .option('m', { type: 'string', default: '256M', describe: 'guest RAM (e.g. 256M, 1G; at most 3G)' })
     .option('smp', { type: 'string', default: '1', describe: 'number of CPUs (1..64)' })
     .option('seed', { type: 'string', default: '0', describe: 'seed of the CPU interleaving (decimal or 0x hex)' })
-    .option('timeout', { type: 'number', describe: 'stop after SECONDS of host time, exit status 124' })
     .option('no-reboot', { type: 'boolean', default: false, describe: 'stop instead of rebooting on a triple fault or reset' })
-    .option('serial', { type: 'string', default: 'stdio', describe: 'COM1: stdio, file:PATH or none' })
     .option('rtc', { type: 'string', describe: 'base=ISO-DATE|utc|localtime (default: 2026-01-01T00:00:00Z, fixed)' })
-    .option('d', { type: 'string', describe: 'log items, comma-separated: int, cpu, in_asm, cpu_reset, guest_errors, unimp' })
-    .option('D', { type: 'string', describe: 'write the -d log to FILE instead of stderr' })
-    .option('no-jit', { type: 'boolean', default: false, describe: 'interpret every instruction (no block compiler)' })
-    .option('stats', { type: 'boolean', default: false, describe: 'print instructions and guest MIPS on stderr at exit' })
-    .option('record', { type: 'string', describe: 'write COM1 input with its virtual times to FILE' })
-    .option('replay', { type: 'string', describe: 'feed COM1 from a --record FILE (the session repeats exactly)' })
+    .option('no-jit', { type: 'boolean', default: false, describe: 'interpret every instruction (no block compiler)' });
+}
+
+type MachineArgs = Awaited<ReturnType<ReturnType<typeof machineOptions>['parse']>>;
+
+function machineArgs(cmd: string, args: MachineArgs) {
+  if (args._.length > 0) throw new Error(`${cmd}: unexpected argument '${args._[0]}' (disk images are not supported yet; use -kernel FILE)`);
+  if (!args.kernel) throw new Error(`${cmd}: missing -kernel FILE`);
+  const smp = Number(args.smp);
+  if (!/^\d+$/.test(args.smp) || smp < 1 || smp > 64) throw new Error(`-smp: '${args.smp}' is not a CPU count in 1..64`);
+  return {
+    kernel: args.kernel, append: args.append, initrd: args.initrd, mem: parseSize(args.m, 3 * 2 ** 30), smp,
+    seed: parseSeed(args.seed), noReboot: args['no-reboot'], rtcBase: parseRtc(args.rtc), jit: !args['no-jit'],
+  };
+}
+
+function subcommand(rest: string[], name: string, usage: string) {
+  return yargs(rest)
+    .scriptName(`emu ${name}`)
+    .usage(usage)
+    .parserConfiguration({ 'short-option-groups': false, 'boolean-negation': false, 'unknown-options-as-args': false });
+}
+
+function finish<T>(y: Argv<T>) {
+  return y
     .strictOptions()
     .help()
     .wrap(null)
     .version(false)
     .exitProcess(false)
     .fail((msg, err) => { throw err ?? new Error(msg); });
+}
+
+async function dispatchBoot(rest: string[]): Promise<number> {
+  const parser = finish(machineOptions(subcommand(rest, 'boot', BOOT_USAGE))
+    .option('timeout', { type: 'number', describe: 'stop after SECONDS of host time, exit status 124' })
+    .option('serial', { type: 'string', default: 'stdio', describe: 'COM1: stdio, file:PATH or none' })
+    .option('d', { type: 'string', describe: 'log items, comma-separated: int, cpu, in_asm, cpu_reset, guest_errors, unimp' })
+    .option('D', { type: 'string', describe: 'write the -d log to FILE instead of stderr' })
+    .option('stats', { type: 'boolean', default: false, describe: 'print instructions and guest MIPS on stderr at exit' })
+    .option('record', { type: 'string', describe: 'write COM1 input with its virtual times to FILE' })
+    .option('replay', { type: 'string', describe: 'feed COM1 from a --record FILE (the session repeats exactly)' }));
   const args = await parser.parse(rest);
   if (args.help) return 0;
-  if (args._.length > 0) throw new Error(`boot: unexpected argument '${args._[0]}' (disk images are not supported yet; use -kernel FILE)`);
-  if (!args.kernel) throw new Error('boot: missing -kernel FILE');
-  const smp = Number(args.smp);
-  if (!/^\d+$/.test(args.smp) || smp < 1 || smp > 64) throw new Error(`-smp: '${args.smp}' is not a CPU count in 1..64`);
-  const mem = parseSize(args.m, 3 * 2 ** 30);
+  const machine = machineArgs('boot', args);
   if (args.timeout !== undefined && !(args.timeout > 0)) throw new Error(`--timeout: '${args.timeout}' is not a positive number of seconds`);
   return bootCommand({
-    kernel: args.kernel, append: args.append, initrd: args.initrd, mem, smp, seed: parseSeed(args.seed),
-    timeout: args.timeout, noReboot: args['no-reboot'], serial: args.serial,
-    debug: args.d ? args.d.split(',') : [], debugFile: args.D, rtcBase: parseRtc(args.rtc),
-    jit: !args['no-jit'], stats: args.stats, record: args.record, replay: args.replay,
+    ...machine, timeout: args.timeout, serial: args.serial,
+    debug: args.d ? args.d.split(',') : [], debugFile: args.D,
+    stats: args.stats, record: args.record, replay: args.replay,
   });
+}
+
+const SERVE_USAGE = [
+  'emu serve -kernel FILE [options] [--port 8080]',
+  '',
+  'Serves a page that runs the machine in a browser tab, COM1 on a',
+  'terminal beside a live view of its CPUs and IPIs. Open the printed',
+  'URL; add ?remote=1 to run the machine in this process instead.',
+].join('\n');
+
+async function dispatchServe(rest: string[]): Promise<number> {
+  const parser = finish(machineOptions(subcommand(rest, 'serve', SERVE_USAGE))
+    .option('port', { type: 'number', default: 8080, describe: 'TCP port (0: any free port)' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0: every interface)' }));
+  const args = await parser.parse(rest);
+  if (args.help) return 0;
+  const machine = machineArgs('serve', args);
+  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port: '${args.port}' is not a port number`);
+  const { serveCommand } = await import('./serve.js');
+  return serveCommand({ ...machine, host: args.host, port: args.port });
 }
 
 /** -rtc base=…: a fixed date, or the host clock when asked for (utc/localtime). */
@@ -93,6 +135,7 @@ function parseRtc(s: string | undefined): number | undefined {
 
 async function dispatch(argv: string[]): Promise<number> {
   if (argv[0] === 'boot') return dispatchBoot(argv.slice(1));
+  if (argv[0] === 'serve') return dispatchServe(argv.slice(1));
   const parser = yargs(argv)
     .scriptName('emu')
     .usage(USAGE)
@@ -115,7 +158,7 @@ async function dispatch(argv: string[]): Promise<number> {
     process.stdout.write(await parser.getHelp() + '\n');
     return cmd === undefined ? 2 : 0;
   }
-  if (cmd !== 'run') throw new Error(`unknown command '${cmd}' (try 'emu run PROGRAM' or 'emu boot -kernel FILE')`);
+  if (cmd !== 'run') throw new Error(`unknown command '${cmd}' (try 'emu run PROGRAM', 'emu boot -kernel FILE' or 'emu serve -kernel FILE')`);
   const args = await parser.parse(rest);
   if (args.help) return 0;
   const positional = args._.map(String);

@@ -1,0 +1,53 @@
+/**
+ * The machine in this tab. It runs in setTimeout-chained slices of a few
+ * milliseconds: between two slices the browser paints, handles keys and
+ * runs the panel, so the page stays responsive, and all CPUs share the one
+ * thread as they do in `emu boot` (no workers, no SharedArrayBuffer).
+ * setTimeout rather than requestAnimationFrame because it keeps going,
+ * throttled, in a background tab.
+ */
+import { MachineRunner, type RunnerConfig, type RunnerState } from '../runner.js';
+import { sampleMachine } from '../cpu-sample.js';
+import { SAMPLE_MS, type Backend, type BackendEvents } from './backend.js';
+
+/** Host milliseconds per slice: most of a 60 Hz frame, leaving the rest to the page. */
+const BUDGET_MS = 12;
+
+export function startLocal(config: RunnerConfig, events: BackendEvents): Backend {
+  const runner = new MachineRunner(config);
+  let scheduled = false;
+  let reported = '';
+
+  const report = (state: RunnerState): void => {
+    const key = JSON.stringify(state);
+    if (key !== reported) { reported = key; events.state(state); }
+  };
+  const sample = (): void => events.sample(sampleMachine(runner.machine, runner.generation));
+  const tick = (): void => {
+    scheduled = false;
+    const state = runner.run(BUDGET_MS);
+    const out = runner.takeOutput();
+    if (out.length > 0) events.output(out);
+    report(state);
+    // A stop or an idle machine is worth showing at once rather than at the next sample.
+    if (state.kind !== 'running') sample();
+    schedule();
+  };
+  const schedule = (): void => {
+    if (scheduled || !runner.wantsToRun) return;
+    scheduled = true;
+    setTimeout(tick, 0);
+  };
+
+  setInterval(sample, SAMPLE_MS);
+  sample();
+  report(runner.current);
+  schedule();
+  return {
+    mode: 'local',
+    input: (bytes) => { runner.input(bytes); report(runner.current); schedule(); },
+    pause: () => { runner.pause(); report(runner.current); },
+    resume: () => { runner.resume(); report(runner.current); schedule(); },
+    reset: () => { runner.reset(); sample(); report(runner.current); schedule(); },
+  };
+}

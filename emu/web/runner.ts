@@ -1,0 +1,91 @@
+/**
+ * One machine driven for an interactive console: the page runs it in the
+ * tab, the server runs it for `?remote=1`. Platform-free (no DOM, no Node),
+ * so both sides share it. The host calls `run(budget)` from its own event
+ * loop (requestAnimationFrame, setImmediate); each call runs short virtual
+ * slices until that much host time has gone, so keys, paints and the panel
+ * get through between calls.
+ */
+import { Machine, type MachineConfig, type StopReason } from '../machine/machine.js';
+
+export type RunnerConfig = Omit<MachineConfig, 'serial' | 'log' | 'trace'>;
+
+export type RunnerState =
+  | { kind: 'running' }
+  | { kind: 'paused' }
+  /** Every CPU halted with nothing armed: only input can wake the machine. */
+  | { kind: 'idle' }
+  | { kind: 'stopped'; reason: string };
+
+/**
+ * Virtual nanoseconds per machine.run call. Small, so the host clock is read
+ * often; a round is never cut (machine.ts), so a call may overrun by one
+ * round (at most 1 ms of virtual time with a single runnable CPU).
+ */
+const VSLICE = 200_000;
+
+export class MachineRunner {
+  machine: Machine;
+  /** Bumped by reset(): counters of an older machine are not comparable with this one's. */
+  generation = 0;
+  private out: number[] = [];
+  private paused = false;
+  private state: RunnerState = { kind: 'running' };
+
+  constructor(private readonly config: RunnerConfig) {
+    this.machine = this.powerOn();
+  }
+
+  private powerOn(): Machine {
+    return new Machine({ ...this.config, serial: (b) => { this.out.push(b); } });
+  }
+
+  get current(): RunnerState { return this.paused && this.state.kind !== 'stopped' ? { kind: 'paused' } : this.state; }
+
+  /** Whether run() has anything to do: the host stops scheduling it otherwise, until input, resume or reset. */
+  get wantsToRun(): boolean { return this.current.kind === 'running'; }
+
+  run(budgetMs: number, now: () => number = () => performance.now()): RunnerState {
+    if (!this.wantsToRun) return this.current;
+    const m = this.machine;
+    const end = now() + budgetMs;
+    do {
+      const r = m.run(m.clock.now + VSLICE);
+      if (r.kind !== 'time') { this.state = settle(r); break; }
+    } while (now() < end);
+    return this.current;
+  }
+
+  /** Keystrokes for COM1; they wake an idle machine (even paused, they wait in the UART's FIFO). */
+  input(bytes: Uint8Array): void {
+    this.machine.sendSerial(bytes);
+    if (this.state.kind === 'idle') this.state = { kind: 'running' };
+  }
+
+  pause(): void { this.paused = true; }
+  resume(): void { this.paused = false; }
+
+  /** A power cycle: a fresh machine from the same image and seed (the pause stays as it was). */
+  reset(): void {
+    this.machine = this.powerOn();
+    this.generation++;
+    this.state = { kind: 'running' };
+  }
+
+  /** COM1 output since the last call. */
+  takeOutput(): Uint8Array {
+    const bytes = Uint8Array.from(this.out);
+    this.out.length = 0;
+    return bytes;
+  }
+}
+
+function settle(r: StopReason): RunnerState {
+  switch (r.kind) {
+    case 'time': return { kind: 'running' };
+    case 'idle': return { kind: 'idle' };
+    case 'exit': return { kind: 'stopped', reason: `the guest exited with status ${r.status}` };
+    case 'shutdown': return { kind: 'stopped', reason: `shutdown: ${r.reason}` };
+    case 'error': return { kind: 'stopped', reason: r.message };
+  }
+}

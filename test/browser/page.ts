@@ -1,0 +1,35 @@
+/**
+ * Reading the console page from a test: the terminal's buffer through
+ * window.damselfly, polled with generous deadlines (a loaded CI machine
+ * runs the guest slowly; nothing here measures time).
+ */
+import type { Page } from 'playwright-core';
+
+export const DEADLINE_MS = 90_000;
+
+export function terminalText(page: Page): Promise<string> {
+  return page.evaluate(() => window.damselfly?.terminal.text() ?? '');
+}
+
+/** Waits until the terminal shows `pattern` (`times` matches); throws with the screen if it does not. */
+export async function waitForText(page: Page, pattern: RegExp, times = 1): Promise<string> {
+  const g = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
+  try {
+    await page.waitForFunction(([src, flags, n]) => {
+      const d = window.damselfly;
+      if (d?.error) return true;
+      return (d?.terminal.text().match(new RegExp(src as string, flags as string))?.length ?? 0) >= (n as number);
+    }, [g.source, g.flags, times] as const, { timeout: DEADLINE_MS, polling: 100 });
+  } catch {
+    throw new Error(`no ${pattern} (×${times}) in the terminal within ${DEADLINE_MS / 1000} s; it shows:\n${await terminalText(page)}`);
+  }
+  const text = await terminalText(page);
+  const error = await page.evaluate(() => window.damselfly?.error ?? null);
+  if (error) throw new Error(`the page failed: ${error}\n${text}`);
+  return text;
+}
+
+/** Waits for the panel's status line to say `state` (running, paused, idle, stopped). */
+export async function waitForState(page: Page, state: string): Promise<void> {
+  await page.waitForSelector(`#status[data-state="${state}"]`, { timeout: DEADLINE_MS });
+}
