@@ -23,6 +23,8 @@ const nodeCommand = (entry, outfile) => build({
 
 await Promise.all([
   nodeCommand('emu/cli/main.ts', 'dist/emu.mjs'),
+  // The assembler's command line (bin/asm.mjs).
+  nodeCommand('tools/asm/cli.ts', 'dist/asm.mjs'),
   // platform 'browser' fails the build on any node: import: the machine must stay free of them.
   build({
     entryPoints: { app: join(root, 'emu/web/page/main.ts') },

@@ -176,9 +176,10 @@ export const rows: OpDef[] = [
   { mn: 'movbe', code: 0x0f38f1, ops: 'Mv,Gv', mod: 'mem', exec: movbeStore },
   { mn: 'cbw|cwde|cdqe', code: 0x98, exec: cbw },
   { mn: 'cwd|cdq|cqo', code: 0x99, exec: cwd },
-  // 0f 18..1f: prefetch hints (0f 18 /0../3 with memory) and reserved NOPs.
+  // 0f 18..1f: prefetch hints (0f 18 /0../3 with memory) and reserved NOPs. 0f 1f, the
+  // NOP the SDM documents, comes first: an assembler takes the first of equal encodings.
   ...['prefetchnta', 'prefetcht0', 'prefetcht1', 'prefetcht2'].map((mn, d): OpDef => ({ mn, code: 0x0f18, digit: d, mod: 'mem', ops: 'Mb', exec: nop })),
-  ...[0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f].map((b): OpDef => ({ mn: 'nop', code: 0x0f00 + b, ops: 'Ev', exec: nop })),
+  ...[0x1f, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e].map((b): OpDef => ({ mn: 'nop', code: 0x0f00 + b, ops: 'Ev', exec: nop })),
   // CET is not enabled: endbr and rdssp are the NOPs they are encoded over (SDM Vol.1 §18.3).
   { mn: 'endbr64', code: 0x0f1e, pfx: 0xf3, digit: 7, rm: 2, exec: nop },
   { mn: 'endbr32', code: 0x0f1e, pfx: 0xf3, digit: 7, rm: 3, exec: nop },
