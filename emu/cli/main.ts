@@ -3,6 +3,7 @@
  *   emu run PROGRAM [ARGS…]   run a static Linux x86-64 program in user mode
  *   emu boot -kernel FILE     boot a multiboot kernel on the SMP machine
  *   emu serve -kernel FILE    the same machine in a browser tab
+ *   emu img COMMAND …         disk images (create, info, convert, check, commit, compact, rebase)
  * Diagnostics go to stderr (or the -D file), never to the program's stdout.
  */
 import yargs, { type Argv } from 'yargs';
@@ -136,6 +137,7 @@ function parseRtc(s: string | undefined): number | undefined {
 async function dispatch(argv: string[]): Promise<number> {
   if (argv[0] === 'boot') return dispatchBoot(argv.slice(1));
   if (argv[0] === 'serve') return dispatchServe(argv.slice(1));
+  if (argv[0] === 'img') return (await import('./img.js')).imgCommand(argv.slice(1));
   const parser = yargs(argv)
     .scriptName('emu')
     .usage(USAGE)
@@ -158,7 +160,7 @@ async function dispatch(argv: string[]): Promise<number> {
     process.stdout.write(await parser.getHelp() + '\n');
     return cmd === undefined ? 2 : 0;
   }
-  if (cmd !== 'run') throw new Error(`unknown command '${cmd}' (try 'emu run PROGRAM', 'emu boot -kernel FILE' or 'emu serve -kernel FILE')`);
+  if (cmd !== 'run') throw new Error(`unknown command '${cmd}' (try 'emu run PROGRAM', 'emu boot -kernel FILE', 'emu serve -kernel FILE' or 'emu img')`);
   const args = await parser.parse(rest);
   if (args.help) return 0;
   const positional = args._.map(String);
