@@ -27,7 +27,7 @@
  * prefixes: their order, repeats and the overrides the decoder discards.
  */
 import type { Insn } from './insn.js';
-import type { OpRow } from './table.js';
+import { operandBytes, type OpRow } from './table.js';
 import { Mode } from './decode.js';
 import { GPR8, GPR16, GPR32, GPR64, R, SEGS, Seg } from './regs.js';
 
@@ -196,25 +196,13 @@ class Printer {
    * descriptor-table image (s), which objdump prints without a size.
    */
   private size(s: string): number {
-    const osz = this.osz;
     switch (s) {
-      case '': case 'e': case 'f': case 's': return 0;
-      case 'b': return 1;
-      case 'w': return 2;
-      case 'd': case 'ss': return 4;
-      case 'q': case 'sd': return 8;
-      case 't': return 10;
-      case 'dq': case 'x': case 'ps': case 'pd': return 16;
-      case 'v': this.useOperandSize(true, true); return osz;
+      case 'v': case 'p': case 'a': this.useOperandSize(true, true); break;
       // z stops at 32 bits, so REX.W leaves it alone (ins, outs); it does sign-extend an Iz, see immediate().
-      case 'z': this.useOperandSize(true, false); return osz === 2 ? 2 : 4;
-      // A far pointer: an offset of the operand size and a 16-bit selector.
-      case 'p': this.useOperandSize(true, true); return osz + 2;
-      // A pair of operand-size values (bound's limits).
-      case 'a': this.useOperandSize(true, true); return osz * 2;
-      case 'y': this.useOperandSize(false, true); return osz === 8 ? 8 : 4;
+      case 'z': this.useOperandSize(true, false); break;
+      case 'y': this.useOperandSize(false, true); break;
     }
-    throw new Error(`disasm: operand size '${s}' of ${this.row.mn}`);
+    return operandBytes(s, this.osz);
   }
 
   private operand(spec: string): string {

@@ -67,6 +67,32 @@ export interface OpDef {
 
 export type Unit = 'x87' | 'fwait' | 'mmx' | 'sse' | 'fxstate';
 
+/**
+ * Bytes of an operand of size letter `s` (OPERAND GRAMMAR) at operand size
+ * `osz`; 0 for operands with no fixed size (lea's M, the x87 environment and
+ * state images, a descriptor-table image). The disassembler and the
+ * assembler both read sizes through this.
+ */
+export function operandBytes(s: string, osz: number): number {
+  switch (s) {
+    case '': case 'e': case 'f': case 's': return 0;
+    case 'b': return 1;
+    case 'w': return 2;
+    case 'd': case 'ss': return 4;
+    case 'q': case 'sd': return 8;
+    case 't': return 10;
+    case 'dq': case 'x': case 'ps': case 'pd': return 16;
+    case 'v': return osz;
+    case 'z': return osz === 2 ? 2 : 4;
+    // A far pointer: an offset of the operand size and a 16-bit selector.
+    case 'p': return osz + 2;
+    // A pair of operand-size values (bound's limits).
+    case 'a': return osz * 2;
+    case 'y': return osz === 8 ? 8 : 4;
+  }
+  throw new Error(`operand size letter '${s}' is not in the table grammar`);
+}
+
 /** Immediate kinds, in the order the bytes follow the ModRM/SIB/displacement. */
 export const enum Imm { None = 0, B, W, Z, V, D, Moffs, Offset }
 

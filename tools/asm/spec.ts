@@ -5,7 +5,7 @@
  * memory size. Sizes follow the decoder: given the operand size a prefix
  * choice produces, `size()` is what the disassembler would print.
  */
-import type { OpRow } from '../../emu/cpu/table.js';
+import { operandBytes, type OpRow } from '../../emu/cpu/table.js';
 import { RegClass } from './registers.js';
 
 /** Where an operand's bits go. */
@@ -100,24 +100,5 @@ export function rowSpecs(row: OpRow): Spec[] {
 /** Size letters whose meaning depends on the operand size (66, REX.W). */
 export const OSZ_DEPENDENT = new Set(['v', 'z', 'y', 'p', 'a']);
 
-/**
- * Bytes of size letter `s` at operand size `osz`, as emu/cpu/disasm.ts reads
- * it; 0 means unsized (lea's M, the x87 environment, a descriptor-table image).
- */
-export function sizeOf(s: string, osz: number): number {
-  switch (s) {
-    case '': case 'e': case 'f': case 's': return 0;
-    case 'b': return 1;
-    case 'w': return 2;
-    case 'd': case 'ss': return 4;
-    case 'q': case 'sd': return 8;
-    case 't': return 10;
-    case 'dq': case 'x': case 'ps': case 'pd': return 16;
-    case 'v': return osz;
-    case 'z': return osz === 2 ? 2 : 4;
-    case 'p': return osz + 2;
-    case 'a': return osz * 2;
-    case 'y': return osz === 8 ? 8 : 4;
-  }
-  throw new Error(`asm: size letter '${s}' is not in the table grammar`);
-}
+/** Bytes of size letter `s` at operand size `osz`: the table's own definition. */
+export const sizeOf = operandBytes;

@@ -34,12 +34,12 @@ const work = mkdtempSync(join(tmpdir(), 'asm-golden-'));
 const bundle = join(work, 'table.mjs');
 await build({
   stdin: {
-    contents: "export { opTable } from './emu/cpu/opcodes.ts'; export { readObject } from './test/helpers/elf-object.ts'; export { assembleElf } from './tools/asm/index.ts';",
+    contents: "export { opTable } from './emu/cpu/opcodes.ts'; export { operandBytes } from './emu/cpu/table.ts'; export { readObject } from './test/helpers/elf-object.ts'; export { assembleElf } from './tools/asm/index.ts';",
     resolveDir: root, loader: 'ts',
   },
   outfile: bundle, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning',
 });
-const { opTable, readObject, assembleElf } = await import(pathToFileURL(bundle).href);
+const { opTable, operandBytes: sizeOf, readObject, assembleElf } = await import(pathToFileURL(bundle).href);
 
 // ---------------------------------------------------------------- disasm
 
@@ -82,24 +82,6 @@ const ADDR = {
   4: ['[eax]', '[ebx+ecx*4+0x10]', 'ds:0x1234', '[ebp-0x100]', '[esp+0x8]', '[ecx*2+0x7f]', 'es:[edi+0x28]', '[ebp]', '[eax+0x80]', '[bx+si]'],
   2: ['[bx+si]', '[bp+0x10]', '[bx]', 'ds:0x1234', '[bp]', '[si-0x80]', '[di+0x100]', 'es:[bx+di]', '[eax+ecx*2]'],
 };
-
-function sizeOf(s, osz) {
-  switch (s) {
-    case '': case 'e': case 'f': case 's': return 0;
-    case 'b': return 1;
-    case 'w': return 2;
-    case 'd': case 'ss': return 4;
-    case 'q': case 'sd': return 8;
-    case 't': return 10;
-    case 'dq': case 'x': case 'ps': case 'pd': return 16;
-    case 'v': return osz;
-    case 'z': return osz === 2 ? 2 : 4;
-    case 'p': return osz + 2;
-    case 'a': return osz * 2;
-    case 'y': return osz === 8 ? 8 : 4;
-  }
-  throw new Error(`size ${s}`);
-}
 
 const IMM = {
   1: [0x12, 0x7f, 0xff, -1, 0x80],
