@@ -15,8 +15,8 @@ import { F } from './flags.js';
 import { Mode } from './decode.js';
 import { R, Seg } from './regs.js';
 import {
-  Attr, Cr0, Efer, checkCodeTarget, descriptorBase, descriptorLimit, dropInaccessibleSegments, loadCs,
-  markAccessed, readDescriptor, setRealSegment, setSegment, updateMode,
+  Attr, Cr0, Efer, descriptorBase, descriptorLimit, dropInaccessibleSegments, fitsCodeSegment, isLongCode, loadCs,
+  markAccessed, readDescriptor, setRealSegment, setSegment, stackSegment, updateMode,
 } from './system.js';
 import { CANONICAL_LIMIT } from './mmu.js';
 
@@ -288,10 +288,9 @@ export function iret(cpu: Cpu, osz: number): void {
   const cdpl = (chi >> 13) & 3;
   if (chi & Attr.EC ? cdpl > rpl : cdpl !== rpl) throw new CpuFault(Vector.GP, csSel & 0xfffc, 0, 'IRET CS privilege');
   if (!(chi & Attr.P)) throw new CpuFault(Vector.NP, csSel & 0xfffc, 0, 'IRET CS not present');
-  const toLong = (cpu.efer & Efer.LMA) !== 0 && (chi & Attr.L) !== 0;
+  const toLong = isLongCode(cpu, chi);
   const target = toLong ? signed64(rip) : rip % TWO32;
-  if (toLong && (target < -CANONICAL_LIMIT || target >= CANONICAL_LIMIT)) throw new CpuFault(Vector.GP, 0, 0, 'IRET to a non-canonical RIP');
-  if (!toLong && target > descriptorLimit(clo, chi)) throw new CpuFault(Vector.GP, 0, 0, 'IRET EIP beyond the CS limit');
+  if (!fitsCodeSegment(cpu, clo, chi, target)) throw new CpuFault(Vector.GP, 0, 0, toLong ? 'IRET to a non-canonical RIP' : 'IRET EIP beyond the CS limit');
   // 64-bit mode always pops SS:RSP; elsewhere only a return to an outer ring does.
   if (long64 || rpl > cpl) {
     const newSp = pop(), ssSel = pop() & 0xffff;
@@ -301,13 +300,7 @@ export function iret(cpu: Cpu, osz: number): void {
       if (!toLong || rpl === 3) throw new CpuFault(Vector.GP, 0, 0, 'IRET to a null SS');
       ss = [ssSel, 0, 0, (rpl << Attr.DPL_SHIFT) | Attr.P | Attr.S | Attr.RW];
     } else {
-      const [slo, shi] = readDescriptor(cpu, ssSel);
-      if ((ssSel & 3) !== rpl || ((shi >> 13) & 3) !== rpl || !(shi & Attr.S) || (shi & Attr.CODE) || !(shi & Attr.RW)) {
-        throw new CpuFault(Vector.GP, ssSel & 0xfffc, 0, 'IRET SS is not a writable data segment at the return privilege');
-      }
-      if (!(shi & Attr.P)) throw new CpuFault(Vector.SS, ssSel & 0xfffc, 0, 'IRET SS not present');
-      markAccessed(cpu, ssSel, shi);
-      ss = [ssSel, descriptorBase(slo, shi), descriptorLimit(slo, shi), shi | Attr.A];
+      ss = [ssSel, ...stackSegment(cpu, ssSel, rpl)];
     }
     cpu.setFlags(iretFlags(cpu, popped, osz, cpl));
     loadCs(cpu, csSel, clo, chi, rpl);

@@ -15,6 +15,7 @@ import { Mode } from './decode.js';
 import { Seg } from './regs.js';
 import { F } from './flags.js';
 import type { Unit } from './table.js';
+import { CANONICAL_LIMIT } from './mmu.js';
 
 export const enum Cr0 {
   PE = 1 << 0, MP = 1 << 1, EM = 1 << 2, TS = 1 << 3, ET = 1 << 4, NE = 1 << 5,
@@ -238,17 +239,52 @@ export function loadSegment(cpu: Cpu, seg: number, sel: number): void {
   const code = (hi & Attr.CODE) !== 0;
   if (!(hi & Attr.S)) gp(sel & 0xfffc, `selector 0x${sel.toString(16)} is a system descriptor`);
   if (seg === Seg.SS) {
-    if (rpl !== cpl || dpl !== cpl) gp(sel & 0xfffc, `SS selector 0x${sel.toString(16)} privilege`);
-    if (code || !(hi & Attr.RW)) gp(sel & 0xfffc, `SS selector 0x${sel.toString(16)} is not a writable data segment`);
-    if (!(hi & Attr.P)) throw new CpuFault(Vector.SS, sel & 0xfffc, 0, `SS selector 0x${sel.toString(16)} not present`);
-  } else {
-    if (code && !(hi & Attr.RW)) gp(sel & 0xfffc, `selector 0x${sel.toString(16)} is an execute-only code segment`);
-    const conforming = code && (hi & Attr.EC) !== 0;
-    if (!conforming && (rpl > dpl || cpl > dpl)) gp(sel & 0xfffc, `selector 0x${sel.toString(16)} privilege`);
-    if (!(hi & Attr.P)) throw new CpuFault(Vector.NP, sel & 0xfffc, 0, `selector 0x${sel.toString(16)} not present`);
+    const [base, limit, attr] = checkStackDescriptor(cpu, sel, lo, hi, cpl);
+    setSegment(cpu, seg, sel, base, limit, attr);
+    return;
   }
+  if (code && !(hi & Attr.RW)) gp(sel & 0xfffc, `selector 0x${sel.toString(16)} is an execute-only code segment`);
+  const conforming = code && (hi & Attr.EC) !== 0;
+  if (!conforming && (rpl > dpl || cpl > dpl)) gp(sel & 0xfffc, `selector 0x${sel.toString(16)} privilege`);
+  if (!(hi & Attr.P)) throw new CpuFault(Vector.NP, sel & 0xfffc, 0, `selector 0x${sel.toString(16)} not present`);
   markAccessed(cpu, sel, hi);
   setSegment(cpu, seg, sel, descriptorBase(lo, hi), descriptorLimit(lo, hi), hi | Attr.A);
+}
+
+/**
+ * What a non-null selector must be to become SS at privilege `cpl` (MOV SS,
+ * and RETF or IRET to an outer ring): a present, writable data segment with
+ * RPL = DPL = `cpl`, else #GP(selector), or #SS(selector) if not present.
+ * Returns its hidden part (base, limit, attributes) without loading it, and
+ * marks the descriptor accessed.
+ */
+export function stackSegment(cpu: Cpu, sel: number, cpl: number): [number, number, number] {
+  const [lo, hi] = readDescriptor(cpu, sel);
+  if (!(hi & Attr.S)) gp(sel & 0xfffc, `selector 0x${sel.toString(16)} is a system descriptor`);
+  return checkStackDescriptor(cpu, sel, lo, hi, cpl);
+}
+
+function checkStackDescriptor(cpu: Cpu, sel: number, lo: number, hi: number, cpl: number): [number, number, number] {
+  const dpl = (hi & Attr.DPL) >> Attr.DPL_SHIFT;
+  if ((sel & 3) !== cpl || dpl !== cpl) gp(sel & 0xfffc, `SS selector 0x${sel.toString(16)} privilege`);
+  if ((hi & Attr.CODE) || !(hi & Attr.RW)) gp(sel & 0xfffc, `SS selector 0x${sel.toString(16)} is not a writable data segment`);
+  if (!(hi & Attr.P)) throw new CpuFault(Vector.SS, sel & 0xfffc, 0, `SS selector 0x${sel.toString(16)} not present`);
+  markAccessed(cpu, sel, hi);
+  return [descriptorBase(lo, hi), descriptorLimit(lo, hi), hi | Attr.A];
+}
+
+/** The code segment whose descriptor's high dword is `hi` runs as 64-bit code: IA-32e mode is active and its L bit is set. */
+export function isLongCode(cpu: Cpu, hi: number): boolean {
+  return (cpu.efer & Efer.LMA) !== 0 && (hi & Attr.L) !== 0;
+}
+
+/**
+ * A far transfer's new RIP fits the code segment it goes to: canonical for
+ * 64-bit code, within the limit otherwise. Callers raise #GP(0) before
+ * anything changes when it does not.
+ */
+export function fitsCodeSegment(cpu: Cpu, lo: number, hi: number, target: number): boolean {
+  return isLongCode(cpu, hi) ? target >= -CANONICAL_LIMIT && target < CANONICAL_LIMIT : target <= descriptorLimit(lo, hi);
 }
 
 /**

@@ -11,8 +11,8 @@ import { Mode } from '../decode.js';
 import { R, Seg } from '../regs.js';
 import { innerStack32, readTss, signed64, writeStack } from '../interrupt.js';
 import {
-  Attr, Cr0, Efer, checkCodeTarget, descriptorBase, descriptorLimit, dropInaccessibleSegments, loadCs, loadSegment,
-  markAccessed, readDescriptor, readDescriptorHigh, requireCpl0, setRealSegment, setSegment, updateMode,
+  Attr, Cr0, Efer, checkCodeTarget, descriptorBase, descriptorLimit, dropInaccessibleSegments, fitsCodeSegment, isLongCode,
+  loadCs, loadSegment, markAccessed, readDescriptor, readDescriptorHigh, requireCpl0, setRealSegment, setSegment, stackSegment,
 } from '../system.js';
 import { CANONICAL_LIMIT } from '../mmu.js';
 
@@ -70,12 +70,15 @@ function loadFar(cpu: Cpu, i: Insn): void {
   cpu.setReg(i.osz, i.reg, off | 0, Math.floor(off / TWO32) | 0);
 }
 
-/** Checks that the new RIP fits the new code segment: canonical for 64-bit code, within the limit otherwise. */
-function checkTarget(cpu: Cpu, off: number): void {
-  if (cpu.mode === Mode.Long64) {
-    if (off < -CANONICAL_LIMIT || off >= CANONICAL_LIMIT) throw new CpuFault(Vector.GP, 0, 0, 'far transfer to a non-canonical address');
-  } else if (off > cpu.segLimit[Seg.CS]) {
-    throw new CpuFault(Vector.GP, 0, 0, 'far transfer beyond the CS limit');
+/** Pushes a far call's return CS:rIP; if the second push faults, rSP is as it was, so the call restarts cleanly. */
+function pushFarReturn(cpu: Cpu, size: number, cs: number, ip: number): void {
+  const sp = cpu.get64lo(R.SP), spHi = cpu.get64hi(R.SP);
+  try {
+    cpu.push(size, cs, 0);
+    cpu.push(size, ip | 0, size === 8 ? Math.floor(ip / TWO32) | 0 : 0);
+  } catch (e) {
+    cpu.set64(R.SP, sp, spHi);
+    throw e;
   }
 }
 
@@ -88,7 +91,7 @@ function farTransfer(cpu: Cpu, i: Insn, sel: number, off: number, call: boolean)
   const size = i.osz;
   const retCs = cpu.segSel[Seg.CS], retIp = cpu.rip;
   if (!(cpu.cr0 & Cr0.PE)) {
-    if (call) { cpu.push(size, retCs, 0); cpu.push(size, retIp, 0); }
+    if (call) pushFarReturn(cpu, size, retCs, retIp);
     setRealSegment(cpu, Seg.CS, sel);
     cpu.rip = size === 2 ? off & 0xffff : off >>> 0;
     return;
@@ -102,23 +105,11 @@ function farTransfer(cpu: Cpu, i: Insn, sel: number, off: number, call: boolean)
     throw new CpuFault(Vector.GP, sel & 0xfffc, 0, `far ${call ? 'call' : 'jmp'} to system descriptor type ${type}`);
   }
   const cpl = checkCodeTarget(cpu, sel, hi, cpu.mmu.cpl);
+  const target = isLongCode(cpu, hi) ? off : size === 2 ? off & 0xffff : off >>> 0;
+  if (!fitsCodeSegment(cpu, lo, hi, target)) throw new CpuFault(Vector.GP, 0, 0, 'far transfer outside the target code segment');
   // Pushes happen on the current stack in the current mode, before anything changes.
-  const savedSp = [cpu.get64lo(R.SP), cpu.get64hi(R.SP)];
-  if (call) {
-    cpu.push(size, retCs, 0);
-    cpu.push(size, retIp | 0, size === 8 ? Math.floor(retIp / TWO32) | 0 : 0);
-  }
-  const saved = [cpu.segSel[Seg.CS], cpu.segBase[Seg.CS], cpu.segLimit[Seg.CS], cpu.segAttr[Seg.CS]];
+  if (call) pushFarReturn(cpu, size, retCs, retIp);
   loadCs(cpu, sel, lo, hi, cpl);
-  const target = cpu.mode === Mode.Long64 ? off : size === 2 ? off & 0xffff : off >>> 0;
-  try {
-    checkTarget(cpu, target);
-  } catch (e) {
-    cpu.segSel[Seg.CS] = saved[0]; cpu.segBase[Seg.CS] = saved[1]; cpu.segLimit[Seg.CS] = saved[2]; cpu.segAttr[Seg.CS] = saved[3];
-    updateMode(cpu);
-    cpu.set64(R.SP, savedSp[0], savedSp[1]);
-    throw e;
-  }
   cpu.rip = target;
 }
 
@@ -157,14 +148,11 @@ function throughCallGate(cpu: Cpu, i: Insn, gateSel: number, lo: number, hi: num
   const inner = call && !conforming && dpl < cpl;
   const newCpl = inner ? dpl : cpl;
   // The entry point must be canonical (64-bit gates) or within the target's limit: #GP(0), nothing pushed.
-  const badTarget = long ? target < -CANONICAL_LIMIT || target >= CANONICAL_LIMIT : target > descriptorLimit(clo, chi);
+  const badTarget = !fitsCodeSegment(cpu, clo, chi, target);
   const retCs = cpu.segSel[Seg.CS], retIp = cpu.rip;
   if (!inner) {
     if (badTarget) throw new CpuFault(Vector.GP, 0, 0, `call gate entry point 0x${target.toString(16)} outside the target segment`);
-    if (call) {
-      cpu.push(gateSize, retCs, 0);
-      cpu.push(gateSize, retIp | 0, gateSize === 8 ? Math.floor(retIp / TWO32) | 0 : 0);
-    }
+    if (call) pushFarReturn(cpu, gateSize, retCs, retIp);
     loadCs(cpu, codeSel, clo, chi, cpl);
     cpu.rip = target;
     return;
@@ -242,25 +230,36 @@ function retFar(cpu: Cpu, i: Insn): void {
     if (rpl < cpl) throw new CpuFault(Vector.GP, sel & 0xfffc, 0, 'far return to an inner ring');
     const [lo, hi] = readDescriptor(cpu, sel);
     checkCodeTarget(cpu, sel, hi, rpl);
+    const long = isLongCode(cpu, hi);
+    const target = long ? signedIfWide(off, i) : off % TWO32;
+    const outsideCs = (): CpuFault => new CpuFault(Vector.GP, 0, 0, 'far return outside the return code segment');
     if (rpl === cpl) {
+      if (!fitsCodeSegment(cpu, lo, hi, target)) throw outsideCs();
       addSp(release);
       loadCs(cpu, sel, lo, hi, rpl);
-      const target = cpu.mode === Mode.Long64 ? signedIfWide(off, i) : off % TWO32;
-      checkTarget(cpu, target);
       cpu.rip = target;
       return;
     }
+    // To an outer ring: everything about the new SS and the return address is
+    // checked before CS, SS or the CPL change (SDM Vol.2B RET).
     addSp(release);
     const sp = pop(), ssSel = pop() & 0xffff;
+    let ss: [number, number, number];
+    if ((ssSel & 0xfffc) === 0) {
+      // A null SS is allowed only for 64-bit code below ring 3, with RPL = the new CPL.
+      if (!long || rpl === 3 || (ssSel & 3) !== rpl) throw new CpuFault(Vector.GP, 0, 0, 'null SS');
+      ss = [0, 0, 0];
+    } else {
+      ss = stackSegment(cpu, ssSel, rpl);
+    }
+    if (!fitsCodeSegment(cpu, lo, hi, target)) throw outsideCs();
     loadCs(cpu, sel, lo, hi, rpl);
-    loadSegment(cpu, Seg.SS, ssSel);
-    if (cpu.mode === Mode.Long64) cpu.set64(R.SP, sp | 0, Math.floor(sp / TWO32) | 0);
-    else if (cpu.segAttr[Seg.SS] & Attr.DB) cpu.set32(R.SP, sp | 0);
+    setSegment(cpu, Seg.SS, ssSel, ss[0], ss[1], ss[2]);
+    if (long) cpu.set64(R.SP, sp | 0, Math.floor(sp / TWO32) | 0);
+    else if (ss[2] & Attr.DB) cpu.set32(R.SP, sp | 0);
     else cpu.set16(R.SP, sp);
     addSp(release);
     dropInaccessibleSegments(cpu);
-    const target = cpu.mode === Mode.Long64 ? signedIfWide(off, i) : off % TWO32;
-    checkTarget(cpu, target);
     cpu.rip = target;
   } catch (e) {
     cpu.set64(R.SP, savedSp[0], savedSp[1]);
