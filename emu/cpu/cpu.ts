@@ -213,9 +213,7 @@ export class Cpu {
     if (this.mode === Mode.Long64) {
       return i.seg === Seg.FS || i.seg === Seg.GS ? this.canonical(off + this.segBase[i.seg], i.seg) : off;
     }
-    const seg = i.seg === Seg.None ? Seg.DS : i.seg;
-    this.checkLimit(seg, off);
-    return (off + this.segBase[seg]) % TWO32;
+    return this.segLinear(i.seg === Seg.None ? Seg.DS : i.seg, off);
   }
 
   /**

@@ -9,7 +9,7 @@
  * character time (from the divisor and LCR framing) on the virtual clock, and
  * only while the FIFO has room, so pasted text is never lost to an overrun.
  */
-import type { Log, PortBus, PortDevice, Size } from './bus.js';
+import { ByteDevice, type Log, type PortBus } from './bus.js';
 import type { ClockEvent, VirtualClock } from './clock.js';
 import type { IrqLine } from './irq.js';
 
@@ -25,7 +25,7 @@ const TRIGGER_LEVELS = [1, 4, 8, 14];
 const BAUD_CLOCK = 115200;
 const NS_PER_S = 1e9;
 
-export class Uart16550 implements PortDevice {
+export class Uart16550 extends ByteDevice {
   ier = 0;
   lcr = 0;
   mcr = 0;
@@ -57,7 +57,7 @@ export class Uart16550 implements PortDevice {
     private readonly irq: IrqLine,
     private readonly output: (byte: number) => void,
     private readonly log: Log,
-  ) {}
+  ) { super(); }
 
   register(bus: PortBus): void { bus.register(this.base, 8, this); }
 
@@ -70,21 +70,15 @@ export class Uart16550 implements PortDevice {
   /** True while host bytes are still waiting to enter the RX FIFO. */
   hasPendingInput(): boolean { return this.inputHead < this.input.length; }
 
-  // An ISA bus splits a wide access to an 8-bit device into byte cycles.
-  portRead(port: number, size: Size): number {
-    let v = 0;
-    for (let i = 0; i < size; i++) {
-      const off = port + i - this.base;
-      v |= (off < 8 ? this.readReg(off) : 0xff) << (8 * i);
-    }
-    return v >>> 0;
+  /** A wide access that runs past the UART's eight ports reads open bus there and writes nothing. */
+  protected readByte(port: number): number {
+    const off = port - this.base;
+    return off < 8 ? this.readReg(off) : 0xff;
   }
 
-  portWrite(port: number, size: Size, value: number): void {
-    for (let i = 0; i < size; i++) {
-      const off = port + i - this.base;
-      if (off < 8) this.writeReg(off, (value >>> (8 * i)) & 0xff);
-    }
+  protected writeByte(port: number, v: number): void {
+    const off = port - this.base;
+    if (off < 8) this.writeReg(off, v);
   }
 
   /** Time to shift one character in, from the divisor and the LCR framing (start, data, parity, stop bits). */
