@@ -14,6 +14,8 @@
  * instruction only; r15 holds the linear memory base for the whole function.
  */
 import { type FuncType, type Instr, Op, opInfo, FUNC_FRAME, type Module } from '../wasm/index.js';
+import type { OpContext } from './context.js';
+import { FAMILIES } from './families.js';
 import { ALU, COMPARE, LOAD, SHIFT, STORE, Trap, UNARY } from './ops.js';
 
 export class UnsupportedError extends Error {}
@@ -61,6 +63,33 @@ export function compileFunction(env: FuncEnv, index: number): string {
   const slot = (d: number): string => `[rbp-${8 * (nd + d + 1)}]`;
   let sp = 0, maxSp = 0;
   const push = (): string => { const s = slot(sp++); if (sp > maxSp) maxSp = sp; return s; };
+  /**
+   * The operator-family interface over slots: operands are loaded into
+   * registers owned for the current instruction only, results stored back.
+   */
+  const owned = new Set<string>();
+  const GP_POOL = ['r8', 'r9', 'r10', 'r11', 'rsi', 'rdi', 'rdx', 'rcx', 'rax'];
+  const own = (r: string | undefined, pool: string[]): string => {
+    const reg = r ?? pool.find((x) => !owned.has(x));
+    if (!reg || owned.has(reg)) throw new Error(`func ${index}: register ${reg ?? '(none free)'} is already taken by this instruction`);
+    owned.add(reg);
+    return reg;
+  };
+  const XMM_POOL = Array.from({ length: 16 }, (_, i) => `xmm${i}`);
+  const ctx: OpContext = {
+    env, index,
+    emit: (s) => e(s),
+    label: (s) => label(s),
+    fresh: () => fresh(),
+    trap: (t) => trap(t),
+    popGp: (want) => { const r = own(want, GP_POOL); e(`mov ${r}, qword ptr ${slot(--sp)}`); return r; },
+    popXmm: (want) => { const r = own(want, XMM_POOL); e(`movq ${r}, qword ptr ${slot(--sp)}`); return r; },
+    pushGp: (r) => { e(`mov qword ptr ${push()}, ${r}`); owned.delete(r); },
+    pushXmm: (r) => { e(`movq qword ptr ${push()}, ${r}`); owned.delete(r); },
+    tmpGp: (want) => own(want, GP_POOL),
+    tmpXmm: (want) => own(want, XMM_POOL),
+    free: (r) => { owned.delete(r); },
+  };
   const mem = (): string => {
     if (!env.memory) throw new Error('memory instruction without memory (validation lets none through)');
     return env.memory;
@@ -158,6 +187,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
       continue;
     }
     if (dead && op !== Op.Else && op !== Op.End) continue;
+    if (owned.size) throw new Error(`func ${index}: ${[...owned].join(', ')} still owned after an operator`);
     switch (ins.op) {
       case Op.Nop: break;
       case Op.Unreachable: e(`jmp ${trap(Trap.Unreachable)}`); dead = true; break;
@@ -364,7 +394,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
           address(slot(sp - 2), (ins as { offset: number }).offset, w);
           e(`mov ${ptr} [r15+rcx-${w}], ${reg}`);
           sp -= 2;
-        } else if (!divide(op)) {
+        } else if (!divide(op) && !FAMILIES.some((f) => f(ins, ctx))) {
           throw new UnsupportedError(`func ${index} (${env.funcName(index)}): unsupported instruction ${opInfo(op).name}`);
         }
       }

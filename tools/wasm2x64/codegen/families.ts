@@ -1,0 +1,11 @@
+/**
+ * The operator families compiled through the OpContext interface, tried in
+ * order for every operator the function compiler does not handle itself.
+ * Each returns false for an operator that is not its own.
+ */
+import type { Instr } from '../wasm/index.js';
+import type { OpContext } from './context.js';
+
+export type Family = (ins: Instr, c: OpContext) => boolean;
+
+export const FAMILIES: readonly Family[] = [];
