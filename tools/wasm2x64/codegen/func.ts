@@ -264,7 +264,10 @@ export function compileFunction(env: FuncEnv, index: number): string {
         break;
       }
       case Op.Return: emitReturn(); dead = true; break;
-      case Op.Call: call(env.module.funcs[ins.func].type, env.funcLabel(ins.func)); break;
+      case Op.Call:
+        // Imports a family compiles inline (the `hw` intrinsics) never become calls.
+        if (!FAMILIES.some((f) => f(ins, ctx))) call(env.module.funcs[ins.func].type, env.funcLabel(ins.func));
+        break;
       case Op.CallIndirect: {
         const type = env.module.types[ins.type];
         const t = env.tableObj(ins.table);
