@@ -29,7 +29,12 @@ export interface OpContext {
   popGp(want?: Gp): Gp;
   /** Pops the top operand (a float) into an xmm register the caller owns. */
   popXmm(want?: Xmm): Xmm;
-  /** Pushes an owned register; the stack owns it from now on. i32 values may leave the high half as junk. */
+  /**
+   * Pushes an owned register; the stack owns it from now on. An i32 must be
+   * zero-extended to 64 bits (every 32-bit x86 operation does that; 8/16-bit
+   * and 64-bit ones do not), because addresses use the whole register.
+   * f32 values may carry junk above bit 31.
+   */
   pushGp(r: Gp): void;
   pushXmm(r: Xmm): void;
   /** A scratch register the caller owns; `want` names it (whatever held it is moved away first). */
@@ -37,6 +42,12 @@ export interface OpContext {
   tmpXmm(want?: Xmm): Xmm;
   /** Gives an owned register back. */
   free(r: Gp | Xmm): void;
+  /**
+   * Before calling a runtime routine: every value the stack holds in a
+   * register goes to memory, so the routine may clobber any register except
+   * those the caller owns — and those only if the routine preserves them.
+   */
+  beforeCall(): void;
 }
 
 const LOW: Record<string, [string, string, string]> = {

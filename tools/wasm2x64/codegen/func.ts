@@ -89,6 +89,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
     tmpGp: (want) => own(want, GP_POOL),
     tmpXmm: (want) => own(want, XMM_POOL),
     free: (r) => { owned.delete(r); },
+    beforeCall: () => {},
   };
   const mem = (): string => {
     if (!env.memory) throw new Error('memory instruction without memory (validation lets none through)');
