@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileLinuxUser } from '../tools/wasm2x64/linux-user.js';
-import { encodeModule, I32, sleb } from './wasm/builder.js';
+import { encodeModule, I32, sleb } from '../tools/wasm2x64/wasm/builder.js';
 import { runElf } from './wasm/x64-executor.js';
 
 const CALL = 0x10, UNREACHABLE = 0x00, I32_CONST = 0x41, I32_LOAD = 0x28, I32_DIV_S = 0x6d, I32_DIV_U = 0x6e, DROP = 0x1a;

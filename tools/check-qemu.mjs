@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the guest test programs (test/guest/bin/*.elf) on QEMU and compares their
-// serial transcripts with the committed goldens in test/guest/expected/.
+// serial transcripts with the committed goldens in test/guest/expected/; then
+// boots the AssemblyScript kernel (kernel/, built afresh) and checks its banners.
 //
 //   node tools/check-qemu.mjs [--update] [--verbose] [--qemu PATH] [NAME...]
 //
@@ -12,7 +13,8 @@
 // programs use 1 GiB pages, NX and SSE, which QEMU's default CPU model lacks
 // in part; nothing in a compared line depends on other CPUID bits.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,7 +44,12 @@ function usage(why) {
   process.exit(2);
 }
 const runs = RUNS.filter((r) => names.length === 0 || names.includes(r.prog) || names.includes(r.id));
-if (runs.length === 0) usage(`no run matches ${names.join(' ')}`);
+
+// The kernel runs with the toolchain issue's command line: plain -smp N is N cores in one
+// socket, so SeaBIOS's MP table lists one CPU and the kernel must find the rest in the ACPI MADT.
+const KERNEL_RUNS = [1, 4].map((smp) => ({ id: `kernel.smp${smp}`, smp }))
+  .filter((r) => names.length === 0 || names.includes('kernel') || names.includes(r.id));
+if (runs.length + KERNEL_RUNS.length === 0) usage(`no run matches ${names.join(' ')}`);
 
 const probe = await new Promise((resolve) => {
   const p = spawn(qemu, ['--version'], { stdio: 'ignore' });
@@ -72,13 +79,13 @@ function qemuArgs(r) {
   return a;
 }
 
-function runQemu(r) {
+function runQemu(args, timeout) {
   return new Promise((resolve) => {
-    const child = spawn(qemu, qemuArgs(r), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(qemu, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
     const err = [];
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, (r.timeout ?? 30) * 1000);
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeout * 1000);
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => err.push(d));
     child.on('error', (e) => { clearTimeout(timer); resolve({ error: e.message }); });
@@ -127,7 +134,7 @@ for (const r of runs) {
   if (problems.length === 0) {
     if (verbose) console.log(`  ${qemu} ${qemuArgs(r).join(' ')}`);
     const t0 = Date.now();
-    const res = await runQemu(r);
+    const res = await runQemu(qemuArgs(r), r.timeout ?? 30);
     const ms = Date.now() - t0;
     if (res.error) problems.push(`cannot run ${qemu}: ${res.error}`);
     else {
@@ -154,5 +161,43 @@ for (const r of runs) {
     if (verbose && got) console.log(got.replace(/^/gm, '    | '));
   }
 }
+if (KERNEL_RUNS.length) await checkKernel();
+
+/** Builds kernel/main.ts with the bundled ts2elf (npm run build) and boots it on each KERNEL_RUNS. */
+async function checkKernel() {
+  const report = (id, problems, got) => {
+    if (problems.length === 0) { passed++; console.log(`ok   ${id}`); return; }
+    failed++;
+    console.log(`FAIL ${id}`);
+    for (const p of problems) console.log(`    ${p}`);
+    if (verbose && got) console.log(got.replace(/^/gm, '    | '));
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'check-qemu-kernel-'));
+  const elf = join(dir, 'kernel.elf');
+  try {
+    const { buildElf } = await import('../dist/ts2elf.mjs');
+    await buildElf(join(root, 'kernel/main.ts'), elf, { target: 'kernel' });
+  } catch (e) {
+    for (const r of KERNEL_RUNS) report(r.id, [`cannot build the kernel: ${e.message.split('\n')[0]} (npm run build first?)`], '');
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  for (const r of KERNEL_RUNS) {
+    const args = ['-machine', 'pc', '-smp', String(r.smp), '-nographic', '-net', 'none', '-no-reboot',
+      '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-kernel', elf];
+    if (verbose) console.log(`  ${qemu} ${args.join(' ')}`);
+    const res = await runQemu(args, 30);
+    if (res.error) { report(r.id, [`cannot run ${qemu}: ${res.error}`], ''); continue; }
+    const got = transcript(res.stdout);
+    const want = ['cpu 0: apic id 0, bsp', `cpus: ${r.smp} in the ACPI MADT`,
+      ...Array.from({ length: r.smp - 1 }, (_, i) => `cpu ${i + 1}: apic id ${i + 1}, online`), `${r.smp} of ${r.smp} cpus online`];
+    const problems = want.filter((l) => !got.split('\n').includes(l)).map((l) => `missing line ${JSON.stringify(l)}`);
+    if (res.timedOut) problems.push('timed out after 30 s');
+    else if (res.code !== 1) problems.push(`exit status ${res.code ?? res.signal}, expected 1`);
+    report(r.id, problems, got);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
 console.log(`check-qemu: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -88,14 +88,18 @@ const sigaltstack: Syscall = (p) => {
 };
 
 const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_CMD = 0x7f;
-/** With one thread, a wait whose value still matches could never be woken. */
+/** With one thread, a wait whose value still matches can only time out, or never end. */
 const futex: Syscall = (p) => {
-  const addr = p.arg(0), op = p.int(1) & FUTEX_CMD, val = p.int(2);
+  const addr = p.arg(0), op = p.int(1) & FUTEX_CMD, val = p.int(2), timeout = p.arg(3);
   if (op === FUTEX_WAKE) return 0;
   if (op === FUTEX_WAIT) {
     const b = p.mem.read(addr, 4);
     if (b === null) return -E.FAULT;
     if (new DataView(b.buffer).getInt32(0, true) !== (val | 0)) return -E.AGAIN;
+    if (timeout !== 0) {
+      const r = sleepFor(p, timeout);
+      return r < 0 ? r : -E.TIMEDOUT;
+    }
     p.kill(9, 'deadlock: futex wait that no other thread can wake');
     return 0;
   }

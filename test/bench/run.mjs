@@ -6,11 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchAot } from './aot.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-// Fixture programs by name, plus `boot` and `memloop` for the sections after the table.
-const names = (process.argv[2] ?? 'crc32,sha256,sieve,qsort,bignum,boot,memloop').split(',');
-const programs = names.filter((n) => n !== 'boot' && n !== 'memloop');
+// Fixture programs by name, plus `boot`, `memloop` and `aot` for the sections after the table.
+const names = (process.argv[2] ?? 'crc32,sha256,sieve,qsort,bignum,boot,memloop,aot').split(',');
+const programs = names.filter((n) => n !== 'boot' && n !== 'memloop' && n !== 'aot');
 const libc = process.env.BENCH_LIBC ?? 'musl';
 // e.g. BENCH_EMU_FLAGS=--no-jit to measure the interpreter alone.
 const emuFlags = (process.env.BENCH_EMU_FLAGS ?? '').split(' ').filter(Boolean);
@@ -110,3 +111,6 @@ if (names.includes('memloop')) {
   console.log(`system/user: ${(rs.mips / ru.mips).toFixed(2)}x the MIPS, ${(ru.mips / rs.mips).toFixed(2)}x the time per instruction` +
     ` (target: system mode with paging costs at most ~1.20x)`);
 }
+
+// aot: tools/wasm2x64's code against V8 on the same .wasm, and its compile speed (aot.mjs).
+if (names.includes('aot')) await benchAot(root, best);

@@ -9,7 +9,7 @@ import {
   WasmError,
 } from '../../tools/wasm2x64/wasm/index.js';
 import { pascalName } from '../../tools/wasm2x64/wasm/opinfo.js';
-import { encodeModule, F64, I32, I64, name, sleb, uleb, vec } from './builder.js';
+import { encodeModule, F64, I32, I64, name, sleb, uleb, vec } from '../../tools/wasm2x64/wasm/builder.js';
 
 /** One function of type [] -> [] per body, in a module with one memory. */
 function funcs(...codes: number[][]): Uint8Array {

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Imm, Op, OPS, type OpInfo, parseModule, WasmError } from '../../tools/wasm2x64/wasm/index.js';
-import { encodeModule, uleb } from './builder.js';
+import { encodeModule, uleb } from '../../tools/wasm2x64/wasm/builder.js';
 
 const SHARED = [0x03, 1, 1];
 

@@ -7,7 +7,7 @@
  * i32/i64, so floats cross into JS as integers and no NaN is quieted on the
  * way. Float globals are read the same way.
  */
-import { encodeModule, EXTERNREF, F32, F64, FUNCREF, I32, I64, uleb } from './builder.js';
+import { encodeModule, EXTERNREF, F32, F64, FUNCREF, I32, I64, uleb } from '../../tools/wasm2x64/wasm/builder.js';
 import type { Executor, Outcome } from './executor.js';
 import { type Action, type Command, readModule, resultTypes, type Script } from './spec.js';
 import type { TypeName, Value } from './values.js';

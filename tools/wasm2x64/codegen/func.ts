@@ -1,22 +1,23 @@
 /**
  * The single-pass function compiler: one walk over a validated body, writing
- * Intel-syntax assembly for tools/asm. The frame (see README "Code generator"):
+ * Intel-syntax assembly for tools/asm, with operands kept in registers by
+ * the value stack (vstack.ts). The frame (see README "Code generator"):
  *
  *   [rbp+16+8i]   parameter i, and on return result i (the caller's argument area)
  *   [rbp+8]       return address
  *   [rbp]         caller's rbp
  *   [rbp-8(j+1)]  declared local j
- *   [rbp-8(L+d+1)] operand-stack slot at depth d (L = declared locals)
+ *   [rbp-8(L+d+1)] the spill slot of the operand at depth d (L = declared locals)
  *
- * Every wasm stack depth has a fixed slot, so a block's results are already
- * where the code after its `end` expects them and a branch only copies the
- * carried values down to the target's height. Registers live within one
- * instruction only; r15 holds the linear memory base for the whole function.
+ * Blocks that no branch targets need no label, so straight-line code keeps
+ * its registers across them; the ends of targeted blocks, loop heads and
+ * if/else joins are canonical (vstack.ts). r15 holds the linear memory base.
  */
-import { type FuncType, type Instr, Op, opInfo, FUNC_FRAME, type Module } from '../wasm/index.js';
-import type { OpContext } from './context.js';
+import { type FuncType, type Instr, type Module, Op, opInfo, FUNC_FRAME, ValType } from '../wasm/index.js';
+import { type OpContext, r32, rw } from './context.js';
 import { FAMILIES } from './families.js';
 import { ALU, COMPARE, LOAD, SHIFT, STORE, Trap, UNARY } from './ops.js';
+import { type Expect, hex, invert, NO_CACHES, type Popped, ValueStack } from './vstack.js';
 
 export class UnsupportedError extends Error {}
 
@@ -24,10 +25,26 @@ export class UnsupportedError extends Error {}
 export interface FuncEnv {
   readonly module: Module;
   funcLabel(i: number): string;
-  globalCell(i: number): string;
+  /** A global's memory operand without its size: `[rip+LABEL]`, or `gs:[OFFSET]` for one that lives per CPU (the kernel). */
+  globalOperand(i: number): string;
   /** Label of memory 0's object (base, bytes, max pages), or null without memory. */
   readonly memory: string | null;
+  /**
+   * How loads and stores reach memory 0. 'checked': r15 holds the base and
+   * every access is compared with the memory's size first. 'direct' (the
+   * kernel): linear memory is the address space from 0, so an access is
+   * [zext(addr) + offset] unchecked and r15 is not used.
+   */
+  readonly memoryMode: 'checked' | 'direct';
+  /** The qword the prologue compares rsp - frame with: the lowest address the stack may reach. */
+  readonly stackLimit: string;
   tableObj(i: number): string;
+  /** Function i's descriptor {code address, type id}: what a funcref to it points at. */
+  funcRef(i: number): string;
+  /** Element segment k's object {elements (references), length}. */
+  elemSeg(k: number): string;
+  /** Data segment k's object {bytes, length}. */
+  dataSeg(k: number): string;
   /** Program-wide id of a function type, for call_indirect's signature check. */
   typeId(t: FuncType): number;
   funcName(i: number): string;
@@ -41,15 +58,25 @@ interface Ctl {
   readonly start: string;
   readonly end: string;
   readonly elseLabel: string;
+  /** Whether some branch goes to the end (or, for a loop, to the start). */
+  readonly targeted: boolean;
   hasElse: boolean;
+  /** For an if with an else: the state at its conditional jump, which is the else branch's state. */
+  atJump?: ReturnType<ValueStack['snapshot']>;
+  /** The local caches its label (a loop's start, anything else's end) expects. */
+  expect: Expect;
 }
 
-const hex = (v: number | bigint): string => (BigInt(v) < 0n ? `-0x${(-BigInt(v)).toString(16)}` : `0x${BigInt(v).toString(16)}`);
+/** How many locals of each register class a loop keeps cached across its iterations. */
+const LOOP_CACHES = { gp: 6, xmm: 6 };
+
+const isFloat = (t: ValType): boolean => t === ValType.F32 || t === ValType.F64;
 
 export function compileFunction(env: FuncEnv, index: number): string {
   const f = env.module.funcs[index];
   const code = f.code!;
   const np = f.type.params.length, nr = f.type.results.length, nd = code.locals.length;
+  const localTypes = [...f.type.params, ...code.locals];
   const L = `.L${env.funcLabel(index)}_`;
   const out: string[] = [];
   const e = (s: string): void => { out.push(`  ${s}`); };
@@ -58,50 +85,37 @@ export function compileFunction(env: FuncEnv, index: number): string {
   const fresh = (): string => `${L}${nlab++}`;
   const traps = new Set<Trap>();
   const trap = (t: Trap): string => { traps.add(t); return `${L}trap${t}`; };
+  let at = 0;
+  const where = (): string => `func ${index} (${env.funcName(index)}) @${at}`;
 
-  const local = (j: number): string => (j < np ? `[rbp+${16 + 8 * j}]` : `[rbp-${8 * (j - np + 1)}]`);
-  const slot = (d: number): string => `[rbp-${8 * (nd + d + 1)}]`;
-  let sp = 0, maxSp = 0;
-  const push = (): string => { const s = slot(sp++); if (sp > maxSp) maxSp = sp; return s; };
-  /**
-   * The operator-family interface over slots: operands are loaded into
-   * registers owned for the current instruction only, results stored back.
-   */
-  const owned = new Set<string>();
-  const GP_POOL = ['r8', 'r9', 'r10', 'r11', 'rsi', 'rdi', 'rdx', 'rcx', 'rax'];
-  const own = (r: string | undefined, pool: string[]): string => {
-    const reg = r ?? pool.find((x) => !owned.has(x));
-    if (!reg || owned.has(reg)) throw new Error(`func ${index}: register ${reg ?? '(none free)'} is already taken by this instruction`);
-    owned.add(reg);
-    return reg;
-  };
-  const XMM_POOL = Array.from({ length: 16 }, (_, i) => `xmm${i}`);
-  const ctx: OpContext = {
-    env, index,
-    emit: (s) => e(s),
-    label: (s) => label(s),
-    fresh: () => fresh(),
-    trap: (t) => trap(t),
-    popGp: (want) => { const r = own(want, GP_POOL); e(`mov ${r}, qword ptr ${slot(--sp)}`); return r; },
-    popXmm: (want) => { const r = own(want, XMM_POOL); e(`movq ${r}, qword ptr ${slot(--sp)}`); return r; },
-    pushGp: (r) => { e(`mov qword ptr ${push()}, ${r}`); owned.delete(r); },
-    pushXmm: (r) => { e(`movq qword ptr ${push()}, ${r}`); owned.delete(r); },
-    tmpGp: (want) => own(want, GP_POOL),
-    tmpXmm: (want) => own(want, XMM_POOL),
-    free: (r) => { owned.delete(r); },
-    beforeCall: () => {},
-  };
+  const localOff = (j: number): number => (j < np ? 16 + 8 * j : -8 * (j - np + 1));
+  const localPtr = (j: number, ptr = 'qword ptr'): string => `${ptr} [rbp${localOff(j) < 0 ? '-' : '+'}${Math.abs(localOff(j))}]`;
+  const vs = new ValueStack(e, (d) => -8 * (nd + d + 1), localTypes.length, where);
   const mem = (): string => {
     if (!env.memory) throw new Error('memory instruction without memory (validation lets none through)');
     return env.memory;
   };
 
+  const ctx: OpContext = {
+    env, index,
+    emit: e, label, fresh, trap,
+    popGp: (want) => vs.take(vs.pop(), 'gp', want),
+    popXmm: (want) => vs.take(vs.pop(), 'xmm', want),
+    pushGp: (r) => vs.pushReg(r),
+    pushXmm: (r) => vs.pushReg(r),
+    tmpGp: (want) => (want ? vs.claim(want) : vs.alloc('gp')),
+    tmpXmm: (want) => (want ? vs.claim(want) : vs.alloc('xmm')),
+    free: (r) => vs.free(r),
+    beforeCall: () => { vs.spillStack(); vs.forgetAll(); },
+  };
+
+  const based = env.memory !== null && env.memoryMode === 'checked';
   label(env.funcLabel(index));
   e('push rbp');
   e('mov rbp, rsp');
   const frameLine = out.length;
   e('lea rax, [rsp-FRAME]');
-  e('cmp rax, qword ptr [rip+__stack_limit]');
+  e(`cmp rax, ${env.stackLimit}`);
   e(`jb ${trap(Trap.Exhaustion)}`);
   e('sub rsp, FRAME');
   if (nd > 0 && nd <= 8) for (let j = 0; j < nd; j++) e(`mov qword ptr [rbp-${8 * (j + 1)}], 0`);
@@ -111,19 +125,26 @@ export function compileFunction(env: FuncEnv, index: number): string {
     e('xor eax, eax');
     e('rep stosq');
   }
-  if (env.memory) e(`mov r15, qword ptr [rip+${env.memory}]`);
+  if (based) e(`mov r15, qword ptr [rip+${env.memory}]`);
 
-  const copyDown = (from: number, to: number, n: number): void => {
-    for (let i = 0; i < n; i++) {
-      if (from + i === to + i) continue;
-      e(`mov rax, qword ptr ${slot(from + i)}`);
-      e(`mov qword ptr ${slot(to + i)}, rax`);
-    }
+  /** Branch targets: blocks whose end (loops: whose start) some branch reaches. */
+  const targeted = new Set<number>();
+  for (const ins of code.body) {
+    if (ins.op === Op.Br || ins.op === Op.BrIf) targeted.add(ins.target);
+    else if (ins.op === Op.BrTable) for (const t of [...ins.targets, ins.defaultTarget]) targeted.add(t);
+  }
+
+  /** Stores a popped value to the frame cell at rbp+off. */
+  const put = (off: number, p: Popped): void => {
+    if (p.k !== 'slot') { vs.storeTo(off, p); return; }
+    const t = vs.temp();
+    e(`mov ${t}, ${vs.slot(p.d)}`);
+    vs.storeTo(off, { k: 'reg', r: t });
   };
   const emitReturn = (): void => {
-    for (let i = 0; i < nr; i++) {
-      e(`mov rax, qword ptr ${slot(sp - nr + i)}`);
-      e(`mov qword ptr [rbp+${16 + 8 * i}], rax`);
+    for (let i = nr - 1; i >= 0; i--) {
+      put(16 + 8 * i, vs.pop());
+      vs.releaseScratch();
     }
     e('leave');
     e('ret');
@@ -131,51 +152,135 @@ export function compileFunction(env: FuncEnv, index: number): string {
 
   const ctls: Ctl[] = [];
   const byIndex = new Map<number, Ctl>();
-  /** Where a branch to `target` goes and how many values it carries. */
-  const branch = (target: number): { dest: string; n: number; height: number } | null => {
+  const branch = (target: number): { dest: string; n: number; height: number; expect: Expect } | null => {
     if (target === FUNC_FRAME) return null;
     const c = byIndex.get(target)!;
-    return c.kind === 'loop' ? { dest: c.start, n: c.np, height: c.height } : { dest: c.end, n: c.nr, height: c.height };
+    return { dest: c.kind === 'loop' ? c.start : c.end, n: c.kind === 'loop' ? c.np : c.nr, height: c.height, expect: c.expect };
   };
-  /** Copies the carried values and jumps (or returns). */
+  /** Loads local j into register r (a label's expected cache). */
+  const loadLocal = (j: number, r: string): void => {
+    const t = localTypes[j];
+    e(r.startsWith('xmm') ? `movq ${r}, ${localPtr(j)}` : t === ValType.I32 ? `mov ${r32(r)}, ${localPtr(j, 'dword ptr')}` : `mov ${r}, ${localPtr(j)}`);
+  };
+  /** The caches a new block's or if's end label expects: those of the innermost loop around it. */
+  const enclosingExpect = (): Expect => {
+    for (let k = ctls.length - 1; k >= 0; k--) if (ctls[k].kind === 'loop') return ctls[k].expect;
+    return NO_CACHES;
+  };
+  /**
+   * A loop's caches: the locals its body reads most, in the registers that
+   * cache them now, or loaded before the loop in fresh ones.
+   */
+  const loopCaches = (start: number, end: number): Expect => {
+    const reads = new Map<number, number>();
+    for (let k = start + 1; k < end; k++) {
+      const x = body[k];
+      if (x.op === Op.LocalGet) reads.set(x.local, (reads.get(x.local) ?? 0) + 1);
+    }
+    const now = vs.cachesNow();
+    const left = { ...LOOP_CACHES };
+    const out = new Map<number, string>();
+    for (const [j] of [...reads].sort((a, b) => b[1] - a[1] || a[0] - b[0])) {
+      const cls = isFloat(localTypes[j]) ? 'xmm' : 'gp';
+      if (left[cls] === 0) continue;
+      left[cls]--;
+      let r = now.get(j);
+      if (r === undefined) {
+        r = vs.alloc(cls);
+        loadLocal(j, r);
+        vs.free(r);
+        vs.cache(j, r);
+      }
+      out.set(j, r);
+    }
+    // A later choice may have taken the register of an earlier one.
+    for (const [j, r] of out) if (vs.cached(j) !== r) out.delete(j);
+    return out;
+  };
+  /** Puts the branch's state in place (operands below the target height in their slots, carried values above them) and jumps. */
   const jumpTo = (target: number): void => {
     const b = branch(target);
     if (!b) { emitReturn(); return; }
-    copyDown(sp - b.n, b.height, b.n);
+    vs.spillStack(0, b.height);
+    const top = vs.depth;
+    for (let i = 0; i < b.n; i++) {
+      const d = top - b.n + i;
+      const en = vs.peek(top - 1 - d);
+      if (d !== b.height + i || en.k !== 'slot') put(-8 * (nd + b.height + i + 1), { ...en, d });
+      vs.releaseScratch();
+    }
+    // The state after a jump is never used again (dead code, or a snapshot restored), so it may change freely.
+    vs.truncate(b.height);
+    vs.establish(b.expect, loadLocal);
     e(`jmp ${b.dest}`);
   };
+  /**
+   * Emits a jump to `dest` taken when the popped condition is true (or false
+   * with `negate`); `expect` are the caches to establish first, between the
+   * test and the jump (moves keep the flags).
+   */
+  const jumpIf = (c: Popped, dest: string, negate: boolean, expect: Expect): void => {
+    let cc: string;
+    if (c.k === 'cond') cc = c.cc;
+    else {
+      const r = vs.read(c);
+      e(`test ${r32(r)}, ${r32(r)}`);
+      cc = 'ne';
+    }
+    vs.establish(expect, loadLocal);
+    e(`j${negate ? invert(cc) : cc} ${dest}`);
+  };
 
-  const call = (type: FuncType, target: string): void => {
+  const call = (type: FuncType, target: string | null, targetReg?: string): void => {
     const p = type.params.length, r = type.results.length;
     let k = Math.max(p, r);
     k += k & 1; // an even count keeps rsp 16-aligned at every call inside compiled code
     if (k) e(`sub rsp, ${8 * k}`);
-    for (let i = 0; i < p; i++) {
-      e(`mov rax, qword ptr ${slot(sp - p + i)}`);
-      e(`mov qword ptr [rsp+${8 * i}], rax`);
+    for (let i = p - 1; i >= 0; i--) {
+      const a = vs.pop();
+      const src = a.k === 'reg' ? a.r : vs.read(a);
+      e(`${src.startsWith('xmm') ? 'movq' : 'mov'} qword ptr [rsp+${8 * i}], ${src}`);
+      vs.releaseScratch();
     }
-    e(`call ${target}`);
-    sp -= p;
+    vs.spillStack();
+    vs.forgetAll();
+    vs.releaseScratch();
+    e(`call ${target ?? targetReg}`);
+    if (targetReg) vs.free(targetReg);
     for (let i = 0; i < r; i++) {
-      e(`mov rax, qword ptr [rsp+${8 * i}]`);
-      e(`mov qword ptr ${push()}, rax`);
+      const t = type.results[i];
+      const reg = vs.alloc(isFloat(t) ? 'xmm' : 'gp');
+      e(t === ValType.I32 ? `mov ${r32(reg)}, dword ptr [rsp+${8 * i}]` : isFloat(t) ? `movq ${reg}, qword ptr [rsp+${8 * i}]` : `mov ${reg}, qword ptr [rsp+${8 * i}]`);
+      vs.pushReg(reg);
     }
     if (k) e(`add rsp, ${8 * k}`);
     // The callee may belong to another module with another memory.
-    if (env.memory) e(`mov r15, qword ptr [rip+${env.memory}]`);
+    if (based) e(`mov r15, qword ptr [rip+${env.memory}]`);
   };
 
-  /** rcx = zero-extended address + offset + width, checked against the memory's size; the access is at [r15+rcx-width]. */
-  const address = (addrSlot: string, offset: number, width: number): void => {
-    e(`mov eax, dword ptr ${addrSlot}`);
-    const end = offset + width;
-    if (end <= 0x7fffffff) e(`lea rcx, [rax+${end}]`);
+  /**
+   * The memory operand (without size) of a `width`-byte access at a popped
+   * address + offset, and the register it uses that the caller now owns (null
+   * if none). Checked: t = zero-extended address + offset + width, compared
+   * with the memory's size, and the access is at [r15+t-width]. Direct: the
+   * address plus offset, formed in 64 bits, unchecked.
+   */
+  const address = (a: Popped, offset: number, width: number): { at: string; t: string | null } => {
+    const checked = env.memoryMode === 'checked';
+    const end = checked ? offset + width : offset;
+    const base = a.k === 'const' ? null : vs.read(a);
+    if (!checked && base && end <= 0x7fffffff) return { at: `[${base}+${end}]`, t: null };
+    const t = vs.alloc('gp');
+    if (!base) e(`mov ${t}, ${hex(a.k === 'const' ? a.v + BigInt(end) : 0)}`);
+    else if (end <= 0x7fffffff) e(`lea ${t}, [${base}+${end}]`);
     else {
-      e(`mov rcx, ${hex(end)}`);
-      e('add rcx, rax');
+      e(`mov ${t}, ${hex(end)}`);
+      e(`add ${t}, ${base}`);
     }
-    e(`cmp rcx, qword ptr [rip+${mem()}+8]`);
+    if (!checked) return { at: `[${t}]`, t };
+    e(`cmp ${t}, qword ptr [rip+${mem()}+8]`);
     e(`ja ${trap(Trap.OutOfBounds)}`);
+    return { at: `[r15+${t}-${width}]`, t };
   };
 
   const body = code.body;
@@ -183,38 +288,56 @@ export function compileFunction(env: FuncEnv, index: number): string {
   for (let i = 0; i < body.length; i++) {
     const ins: Instr = body[i];
     const op = ins.op;
+    at = ins.pos;
     if (dead && (op === Op.Block || op === Op.Loop || op === Op.If)) {
       i = (ins as { end: number }).end;
       continue;
     }
     if (dead && op !== Op.Else && op !== Op.End) continue;
-    if (owned.size) throw new Error(`func ${index}: ${[...owned].join(', ')} still owned after an operator`);
+    if (op !== Op.BrIf && op !== Op.If && op !== Op.I32Eqz && op !== Op.Select && op !== Op.SelectT) vs.settle();
     switch (ins.op) {
       case Op.Nop: break;
       case Op.Unreachable: e(`jmp ${trap(Trap.Unreachable)}`); dead = true; break;
       case Op.Block: case Op.Loop: case Op.If: {
         const n = i;
-        if (ins.op === Op.If) {
-          e(`mov eax, dword ptr ${slot(--sp)}`);
-          e('test eax, eax');
-          e(`jz ${L}else${n}`);
-        }
+        const np2 = ins.sig.params.length;
         const c: Ctl = {
           kind: ins.op === Op.Block ? 'block' : ins.op === Op.Loop ? 'loop' : 'if',
-          height: sp - ins.sig.params.length, np: ins.sig.params.length, nr: ins.sig.results.length,
-          start: `${L}start${n}`, end: `${L}end${n}`, elseLabel: `${L}else${n}`, hasElse: false,
+          height: vs.depth - np2 - (ins.op === Op.If ? 1 : 0), np: np2, nr: ins.sig.results.length,
+          start: `${L}start${n}`, end: `${L}end${n}`, elseLabel: `${L}else${n}`, hasElse: false, targeted: targeted.has(n),
+          expect: enclosingExpect(),
         };
+        if (ins.op === Op.If) {
+          const cond = vs.pop();
+          if (ins.else < 0) {
+            // The false edge goes straight to the end, a join.
+            vs.spillStack();
+            jumpIf(cond, c.elseLabel, true, c.expect);
+          } else {
+            c.atJump = vs.snapshot();
+            jumpIf(cond, c.elseLabel, true, NO_CACHES);
+          }
+        }
+        if (c.kind === 'loop' && c.targeted) {
+          vs.spillStack();
+          c.expect = loopCaches(i, ins.end);
+          label(c.start);
+          vs.atLabel(vs.depth, c.expect);
+        }
         ctls.push(c);
         byIndex.set(n, c);
-        if (c.kind === 'loop') label(c.start);
         break;
       }
       case Op.Else: {
         const c = ctls.at(-1)!;
-        if (!dead) e(`jmp ${c.end}`);
+        if (!dead) {
+          vs.spillStack();
+          vs.establish(c.expect, loadLocal);
+          e(`jmp ${c.end}`);
+        }
         label(c.elseLabel);
+        vs.restore(c.atJump!);
         c.hasElse = true;
-        sp = c.height + c.np;
         dead = false;
         break;
       }
@@ -224,121 +347,180 @@ export function compileFunction(env: FuncEnv, index: number): string {
           break;
         }
         const c = ctls.pop()!;
-        if (c.kind === 'if' && !c.hasElse) label(c.elseLabel);
-        label(c.end);
-        sp = c.height + c.nr;
-        if (sp > maxSp) maxSp = sp;
-        dead = false;
+        const join = c.kind === 'if' || (c.kind === 'block' && c.targeted);
+        if (join) {
+          if (!dead) {
+            vs.spillStack();
+            vs.establish(c.expect, loadLocal);
+          }
+          if (c.kind === 'if' && !c.hasElse) label(c.elseLabel);
+          label(c.end);
+          vs.atLabel(c.height + c.nr, c.expect);
+          dead = false;
+        } else if (dead) vs.atLabel(c.height + c.nr, NO_CACHES); // unreachable from here to the next join
         break;
       }
       case Op.Br: jumpTo(ins.target); dead = true; break;
       case Op.BrIf: {
-        e(`mov eax, dword ptr ${slot(--sp)}`);
-        e('test eax, eax');
+        const c = vs.pop();
         const b = branch(ins.target);
-        if (b && (b.n === 0 || sp - b.n === b.height)) e(`jnz ${b.dest}`);
-        else {
+        if (b && (b.n === 0 || vs.depth - b.n === b.height)) {
+          vs.spillStack(); // flags survive stores
+          jumpIf(c, b.dest, false, b.expect);
+        } else {
+          const s = vs.snapshot();
           const skip = fresh();
-          e(`jz ${skip}`);
+          jumpIf(c, skip, true, NO_CACHES);
+          vs.done();
           jumpTo(ins.target);
           label(skip);
+          vs.restore(s);
         }
         break;
       }
       case Op.BrTable: {
-        e(`mov eax, dword ptr ${slot(--sp)}`);
+        const idx = vs.take(vs.pop(), 'gp');
+        vs.spillStack();
         const all = [...ins.targets, ins.defaultTarget];
         const tab = fresh();
-        e(`mov ecx, ${ins.targets.length}`);
-        e('cmp eax, ecx');
-        e('cmovae eax, ecx');
-        e(`lea rcx, [rip+${tab}]`);
-        e('movsxd rax, dword ptr [rcx+rax*4]');
-        e('add rax, rcx');
-        e('jmp rax');
+        const t = vs.temp();
+        e(`mov ${r32(t)}, ${ins.targets.length}`);
+        e(`cmp ${r32(idx)}, ${r32(t)}`);
+        e(`cmovae ${r32(idx)}, ${r32(t)}`);
+        e(`lea ${t}, [rip+${tab}]`);
+        e(`movsxd ${idx}, dword ptr [${t}+${idx}*4]`);
+        e(`add ${idx}, ${t}`);
+        e(`jmp ${idx}`);
+        vs.free(idx);
+        vs.done();
         const stubs = new Map<number, string>();
-        for (const t of all) if (!stubs.has(t)) stubs.set(t, fresh());
+        for (const x of all) if (!stubs.has(x)) stubs.set(x, fresh());
         label(tab);
-        for (const t of all) e(`.long ${stubs.get(t)}-${tab}`);
-        for (const [t, s] of stubs) { label(s); jumpTo(t); }
+        for (const x of all) e(`.long ${stubs.get(x)}-${tab}`);
+        const s = vs.snapshot();
+        for (const [x, st] of stubs) { label(st); vs.restore(s); jumpTo(x); vs.done(); }
         dead = true;
         break;
       }
       case Op.Return: emitReturn(); dead = true; break;
       case Op.Call:
         // Imports a family compiles inline (the `hw` intrinsics) never become calls.
-        if (!FAMILIES.some((f) => f(ins, ctx))) call(env.module.funcs[ins.func].type, env.funcLabel(ins.func));
+        if (!FAMILIES.some((fam) => fam(ins, ctx))) call(env.module.funcs[ins.func].type, env.funcLabel(ins.func));
         break;
       case Op.CallIndirect: {
+        // The table is {entries, size, max}; an entry is a funcref, a pointer to {code address, type id} or null.
         const type = env.module.types[ins.type];
-        const t = env.tableObj(ins.table);
-        e(`mov eax, dword ptr ${slot(--sp)}`);
-        e(`cmp rax, qword ptr [rip+${t}]`);
+        const tb = env.tableObj(ins.table);
+        const x = vs.take(vs.pop(), 'gp');
+        e(`cmp ${x}, qword ptr [rip+${tb}+8]`);
         e(`jae ${trap(Trap.UndefinedElement)}`);
-        e('shl rax, 4');
-        e(`lea rcx, [rip+${t}]`);
-        e('mov r11, qword ptr [rcx+rax+16]');
-        e('test r11, r11');
+        const t = vs.temp();
+        e(`mov ${t}, qword ptr [rip+${tb}]`);
+        e(`mov ${x}, qword ptr [${t}+${x}*8]`);
+        e(`test ${x}, ${x}`);
         e(`jz ${trap(Trap.UninitializedElement)}`);
-        e(`cmp dword ptr [rcx+rax+24], ${env.typeId(type)}`);
+        e(`cmp dword ptr [${x}+8], ${env.typeId(type)}`);
         e(`jne ${trap(Trap.SignatureMismatch)}`);
-        call(type, 'r11');
+        e(`mov ${x}, qword ptr [${x}]`);
+        call(type, null, x);
         break;
       }
-      case Op.Drop: sp--; break;
+      case Op.Drop: vs.pop(); break;
       case Op.Select: case Op.SelectT: {
-        e(`mov eax, dword ptr ${slot(sp - 1)}`);
-        e(`mov rcx, qword ptr ${slot(sp - 2)}`);
-        e(`mov rdx, qword ptr ${slot(sp - 3)}`);
-        e('test eax, eax');
-        e('cmovz rdx, rcx');
-        e(`mov qword ptr ${slot(sp - 3)}, rdx`);
-        sp -= 2;
+        const c = vs.pop();
+        const b = vs.pop();
+        const bop = b.k === 'slot' ? vs.slot(b.d) : vs.read(b);
+        const a = vs.take(vs.pop(), 'gp');
+        let cc: string;
+        if (c.k === 'cond') cc = c.cc;
+        else {
+          const r = vs.read(c);
+          e(`test ${r32(r)}, ${r32(r)}`);
+          cc = 'ne';
+        }
+        e(`cmov${invert(cc)} ${a}, ${bop}`);
+        vs.pushReg(a);
         break;
       }
-      case Op.LocalGet: e(`mov rax, qword ptr ${local(ins.local)}`); e(`mov qword ptr ${push()}, rax`); break;
-      case Op.LocalSet: e(`mov rax, qword ptr ${slot(--sp)}`); e(`mov qword ptr ${local(ins.local)}, rax`); break;
-      case Op.LocalTee: e(`mov rax, qword ptr ${slot(sp - 1)}`); e(`mov qword ptr ${local(ins.local)}, rax`); break;
-      case Op.GlobalGet: e(`mov rax, qword ptr [rip+${env.globalCell(ins.global)}]`); e(`mov qword ptr ${push()}, rax`); break;
-      case Op.GlobalSet: e(`mov rax, qword ptr ${slot(--sp)}`); e(`mov qword ptr [rip+${env.globalCell(ins.global)}], rax`); break;
-      case Op.I32Const: e(`mov dword ptr ${push()}, ${hex(ins.value)}`); break;
-      case Op.F32Const: e(`mov dword ptr ${push()}, ${hex(ins.bits)}`); break;
-      case Op.I64Const: case Op.F64Const: {
-        const v = ins.op === Op.I64Const ? ins.value : BigInt.asIntN(64, ins.bits);
-        if (v >= -(2n ** 31n) && v < 2n ** 31n) e(`mov qword ptr ${push()}, ${hex(v)}`);
-        else { e(`mov rax, ${hex(v)}`); e(`mov qword ptr ${push()}, rax`); }
+      case Op.LocalGet: {
+        const j = ins.local;
+        const r = vs.cached(j);
+        if (r) { vs.push({ k: 'reg', r }); break; }
+        const t = localTypes[j];
+        const reg = vs.alloc(isFloat(t) ? 'xmm' : 'gp');
+        e(t === ValType.I32 ? `mov ${r32(reg)}, ${localPtr(j, 'dword ptr')}` : isFloat(t) ? `movq ${reg}, ${localPtr(j)}` : `mov ${reg}, ${localPtr(j)}`);
+        vs.pushReg(reg);
+        vs.cache(j, reg);
         break;
       }
-      case Op.MemorySize:
-        e(`mov rax, qword ptr [rip+${mem()}+8]`);
-        e('shr rax, 16');
-        e(`mov qword ptr ${push()}, rax`);
+      case Op.LocalSet: case Op.LocalTee: {
+        const j = ins.local;
+        vs.forget(j);
+        if (ins.op === Op.LocalSet && vs.top()!.k === 'const') {
+          vs.storeTo(localOff(j), vs.pop());
+          break;
+        }
+        const r = vs.topToReg(isFloat(localTypes[j]) ? 'xmm' : 'gp');
+        vs.storeTo(localOff(j), { k: 'reg', r });
+        vs.cache(j, r);
+        if (ins.op === Op.LocalSet) vs.pop();
         break;
-      case Op.MemoryGrow:
-        e(`mov esi, dword ptr ${slot(sp - 1)}`);
+      }
+      case Op.GlobalGet: {
+        const t = env.module.globals[ins.global].type.type;
+        const reg = vs.alloc('gp');
+        e(t === ValType.I32 ? `mov ${r32(reg)}, dword ptr ${env.globalOperand(ins.global)}` : `mov ${reg}, qword ptr ${env.globalOperand(ins.global)}`);
+        vs.pushReg(reg);
+        break;
+      }
+      case Op.GlobalSet: {
+        const v = vs.pop();
+        const src = vs.operand(v, 64);
+        e(`${src.startsWith('xmm') ? 'movq' : 'mov'} qword ptr ${env.globalOperand(ins.global)}, ${src.includes('ptr') ? vs.read(v) : src}`);
+        break;
+      }
+      case Op.I32Const: vs.push({ k: 'const', v: BigInt(ins.value >>> 0) }); break;
+      case Op.F32Const: vs.push({ k: 'const', v: BigInt(ins.bits >>> 0) }); break;
+      case Op.I64Const: vs.push({ k: 'const', v: ins.value }); break;
+      case Op.F64Const: vs.push({ k: 'const', v: BigInt.asIntN(64, ins.bits) }); break;
+      case Op.MemorySize: {
+        const t = vs.alloc('gp');
+        e(`mov ${t}, qword ptr [rip+${mem()}+8]`);
+        e(`shr ${t}, 16`);
+        vs.pushReg(t);
+        break;
+      }
+      case Op.MemoryGrow: {
+        const p = vs.pop();
+        ctx.beforeCall();
+        const rsi = vs.take(p, 'gp', 'rsi');
         e(`lea rdi, [rip+${mem()}]`);
         e('call __mem_grow');
-        e(`mov dword ptr ${slot(sp - 1)}, eax`);
+        vs.free(rsi);
+        vs.forgetAll();
+        const rax = vs.claim('rax');
+        vs.pushReg(rax);
         break;
+      }
       case Op.MemoryFill: case Op.MemoryCopy: {
         // Both ranges are checked whole before any byte moves, as bulk memory requires.
-        e(`mov r8d, dword ptr ${slot(sp - 3)}`);
-        e(`mov r9d, dword ptr ${slot(sp - 2)}`);
-        e(`mov r10d, dword ptr ${slot(sp - 1)}`);
-        e(`mov r11, qword ptr [rip+${mem()}+8]`);
-        e('lea rax, [r8+r10]');
-        e('cmp rax, r11');
-        e(`ja ${trap(Trap.OutOfBounds)}`);
-        e('lea rdi, [r15+r8]');
-        e('mov rcx, r10');
-        if (ins.op === Op.MemoryFill) {
-          e('mov eax, r9d');
-          e('rep stosb');
-        } else {
-          e('lea rax, [r9+r10]');
-          e('cmp rax, r11');
+        const fill = ins.op === Op.MemoryFill;
+        const [rd, rs, rc] = ['rdi', fill ? 'rax' : 'rsi', 'rcx'].map((r) => vs.claim(r));
+        vs.loadInto(vs.pop(), rc);
+        vs.loadInto(vs.pop(), rs);
+        vs.loadInto(vs.pop(), rd);
+        const checkAndBase = (r: string): void => {
+          if (!based) return;
+          const t = vs.temp();
+          e(`lea ${t}, [${r}+rcx]`);
+          e(`cmp ${t}, qword ptr [rip+${mem()}+8]`);
           e(`ja ${trap(Trap.OutOfBounds)}`);
-          e('lea rsi, [r15+r9]');
+          e(`add ${r}, r15`);
+        };
+        if (!fill) checkAndBase('rsi');
+        checkAndBase('rdi');
+        if (fill) e('rep stosb');
+        else {
           const fwd = fresh(), done = fresh();
           e('cmp rdi, rsi');
           e(`jbe ${fwd}`);
@@ -353,56 +535,88 @@ export function compileFunction(env: FuncEnv, index: number): string {
           e('rep movsb');
           label(done);
         }
-        sp -= 3;
+        for (const r of [rd, rs, rc]) vs.free(r);
+        break;
+      }
+      case Op.I32Eqz: case Op.I64Eqz: {
+        const p = vs.pop();
+        if (p.k === 'cond') vs.push({ k: 'cond', cc: invert(p.cc) });
+        else {
+          const r = vs.read(p);
+          e(op === Op.I32Eqz ? `test ${r32(r)}, ${r32(r)}` : `test ${r}, ${r}`);
+          vs.push({ k: 'cond', cc: 'e' });
+        }
         break;
       }
       default: {
         if (ALU.has(op)) {
           const [mn, w] = ALU.get(op)!;
-          const [r, p] = w === 32 ? ['eax', 'dword ptr'] : ['rax', 'qword ptr'];
-          e(`mov ${r}, ${p} ${slot(sp - 2)}`);
-          e(`${mn} ${r}, ${p} ${slot(sp - 1)}`);
-          e(`mov ${p} ${slot(sp - 2)}, ${r}`);
-          sp--;
+          const b = vs.pop();
+          const bop = vs.operand(b, w);
+          const pa = vs.pop();
+          if (mn === 'add' && pa.k === 'reg' && vs.caches(pa.r) && !bop.includes('ptr')) {
+            // A three-operand add keeps the local's cached copy alive.
+            const r = vs.alloc('gp');
+            e(`lea ${rw(r, w)}, [${pa.r}+${b.k === 'const' ? hex(BigInt.asIntN(32, b.v)) : vs.read(b)}]`);
+            vs.pushReg(r);
+            break;
+          }
+          const a = vs.take(pa, 'gp');
+          const ra = rw(a, w);
+          e(mn === 'imul' && /^-?0x/.test(bop) ? `imul ${ra}, ${ra}, ${bop}` : `${mn} ${ra}, ${bop}`);
+          vs.pushReg(a);
         } else if (SHIFT.has(op)) {
           const [mn, w] = SHIFT.get(op)!;
-          const [r, p] = w === 32 ? ['eax', 'dword ptr'] : ['rax', 'qword ptr'];
-          e(`mov ecx, dword ptr ${slot(sp - 1)}`);
-          e(`mov ${r}, ${p} ${slot(sp - 2)}`);
-          e(`${mn} ${r}, cl`);
-          e(`mov ${p} ${slot(sp - 2)}, ${r}`);
-          sp--;
+          if (vs.top()!.k === 'const') {
+            const n = vs.pop() as { v: bigint };
+            const a = vs.take(vs.pop(), 'gp');
+            e(`${mn} ${rw(a, w)}, ${Number(n.v & BigInt(w - 1))}`);
+            vs.pushReg(a);
+          } else {
+            const rcx = vs.claim('rcx');
+            vs.loadInto(vs.pop(), rcx);
+            const a = vs.take(vs.pop(), 'gp');
+            e(`${mn} ${rw(a, w)}, cl`);
+            vs.free(rcx);
+            vs.pushReg(a);
+          }
         } else if (COMPARE.has(op)) {
           const [cc, w] = COMPARE.get(op)!;
-          const [r, p] = w === 32 ? ['eax', 'dword ptr'] : ['rax', 'qword ptr'];
-          e(`mov ${r}, ${p} ${slot(sp - 2)}`);
-          e(`cmp ${r}, ${p} ${slot(sp - 1)}`);
-          e(`set${cc} al`);
-          e('movzx eax, al');
-          e(`mov dword ptr ${slot(sp - 2)}, eax`);
-          sp--;
+          const b = vs.pop();
+          const bop = vs.operand(b, w);
+          const a = vs.pop();
+          e(`cmp ${rw(vs.read(a), w)}, ${bop}`);
+          vs.push({ k: 'cond', cc });
         } else if (UNARY.has(op)) {
           const u = UNARY.get(op)!;
-          e(u.load === 32 ? `mov eax, dword ptr ${slot(sp - 1)}` : `mov rax, qword ptr ${slot(sp - 1)}`);
-          for (const line of u.code) e(line);
-          e(u.store === 32 ? `mov dword ptr ${slot(sp - 1)}, eax` : `mov qword ptr ${slot(sp - 1)}, rax`);
+          const a = vs.take(vs.pop(), 'gp');
+          const t = u.code.some((l) => /\b[re]cx\b/.test(l)) ? vs.temp() : '';
+          const names: Record<string, string> = { rax: a, eax: r32(a), ax: rw(a, 16), al: rw(a, 8), rcx: t, ecx: t && r32(t) };
+          for (const line of u.code) e(line.replace(/\b(rax|eax|ax|al|rcx|ecx)\b/g, (m) => names[m]));
+          // Keeps an i32 result zero-extended when nothing above wrote it as 32 bits.
+          if (u.store === 32 && !u.code.length) e(`mov ${r32(a)}, ${r32(a)}`);
+          vs.pushReg(a);
         } else if (LOAD.has(op)) {
           const [ld, w] = LOAD.get(op)!;
-          address(slot(sp - 1), (ins as { offset: number }).offset, w);
-          e(`${ld} [r15+rcx-${w}]`);
-          e(`mov qword ptr ${slot(sp - 1)}, rax`);
+          const { at: where, t } = address(vs.pop(), (ins as { offset: number }).offset, w);
+          const dst = t ?? vs.alloc('gp');
+          e(`${ld.replace(/\b(eax|rax)\b/, (m) => (m === 'eax' ? r32(dst) : dst))} ${where}`);
+          vs.pushReg(dst);
         } else if (STORE.has(op)) {
           const [st, w] = STORE.get(op)!;
           const [ptr, reg] = st.split('|');
-          e(`mov rdx, qword ptr ${slot(sp - 1)}`);
-          address(slot(sp - 2), (ins as { offset: number }).offset, w);
-          e(`mov ${ptr} [r15+rcx-${w}], ${reg}`);
-          sp -= 2;
-        } else if (!divide(op) && !FAMILIES.some((f) => f(ins, ctx))) {
+          const bits = ({ rdx: 64, edx: 32, dx: 16, dl: 8 } as const)[reg as 'rdx']!;
+          const v = vs.pop();
+          const src = v.k === 'const' ? vs.operand(v, bits) : rw(vs.read(v), bits);
+          const { at: where, t } = address(vs.pop(), (ins as { offset: number }).offset, w);
+          e(`mov ${ptr} ${where}, ${src}`);
+          if (t) vs.free(t);
+        } else if (!divide(op) && !FAMILIES.some((fam) => fam(ins, ctx))) {
           throw new UnsupportedError(`func ${index} (${env.funcName(index)}): unsupported instruction ${opInfo(op).name}`);
         }
       }
     }
+    vs.done();
   }
 
   /** Division and remainder: the traps wasm requires, and INT_MIN % -1 = 0 where x86 would fault. */
@@ -414,9 +628,11 @@ export function compileFunction(env: FuncEnv, index: number): string {
     const k = kinds[op];
     if (!k) return false;
     const [w, signed, rem] = k;
-    const [a, c, d, p] = w === 32 ? ['eax', 'ecx', 'edx', 'dword ptr'] : ['rax', 'rcx', 'rdx', 'qword ptr'];
-    e(`mov ${c}, ${p} ${slot(sp - 1)}`);
-    e(`mov ${a}, ${p} ${slot(sp - 2)}`);
+    const rax = vs.claim('rax'), rdx = vs.claim('rdx');
+    const cr = vs.take(vs.pop(), 'gp');
+    const c = rw(cr, w);
+    vs.loadInto(vs.pop(), rax);
+    const [a, d] = w === 32 ? ['eax', 'edx'] : ['rax', 'rdx'];
     e(`test ${c}, ${c}`);
     e(`jz ${trap(Trap.DivByZero)}`);
     if (signed) {
@@ -434,8 +650,9 @@ export function compileFunction(env: FuncEnv, index: number): string {
       e(`xor ${d}, ${d}`);
       e(`div ${c}`);
     }
-    e(`mov ${p} ${slot(sp - 2)}, ${rem ? d : a}`);
-    sp--;
+    vs.free(cr);
+    vs.free(rem ? rax : rdx);
+    vs.pushReg(rem ? rdx : rax);
     return true;
   }
 
@@ -445,7 +662,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
     e(`mov esi, ${index}`);
     e('jmp __wasm_trap');
   }
-  const frame = 8 * (nd + maxSp);
+  const frame = 8 * (nd + vs.maxDepth);
   out[frameLine] = `  lea rax, [rsp-${frame + (frame & 8)}]`;
   out[frameLine + 3] = `  sub rsp, ${frame + (frame & 8)}`;
   return out.join('\n') + '\n';

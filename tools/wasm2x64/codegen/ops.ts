@@ -88,6 +88,14 @@ export enum Trap {
   Exhaustion = 8,
   /** Instantiation only: an imported memory smaller than the import's minimum (a link error). */
   Link = 9,
+  /** A float-to-integer truncation of NaN. */
+  InvalidConversion = 10,
+  /** table.get/set/fill/copy/init and element segments outside a table or segment. */
+  TableOutOfBounds = 11,
+  /** An atomic access whose effective address is not a multiple of its width. */
+  Unaligned = 12,
+  /** memory.atomic.wait on a memory that is not shared. */
+  Unshared = 13,
 }
 
 export const TRAP_MESSAGES: Record<Trap, string> = {
@@ -100,4 +108,8 @@ export const TRAP_MESSAGES: Record<Trap, string> = {
   [Trap.SignatureMismatch]: 'indirect call type mismatch',
   [Trap.Exhaustion]: 'call stack exhausted',
   [Trap.Link]: 'incompatible import type',
+  [Trap.InvalidConversion]: 'invalid conversion to integer',
+  [Trap.TableOutOfBounds]: 'out of bounds table access',
+  [Trap.Unaligned]: 'unaligned atomic',
+  [Trap.Unshared]: 'expected shared memory',
 };

@@ -105,6 +105,128 @@ __mem_grow:
   mov eax, -1
   ret
 
+# __table_new(rdi = table object, esi = initial elements, edx = maximum elements): like a memory,
+# the entries are reserved whole (PROT_NONE) so they never move, and committed as the table grows.
+__table_new:
+  push rdi
+  push rsi
+  mov qword ptr [rdi+16], rdx
+  lea rsi, [rdx*8+4096]
+  xor edi, edi
+  xor edx, edx
+  mov r10d, 0x4022
+  mov r8, -1
+  xor r9d, r9d
+  mov eax, 9
+  syscall
+  pop rsi
+  pop rdi
+  cmp rax, -4096
+  ja __oom
+  mov qword ptr [rdi], rax
+  mov qword ptr [rdi+8], 0
+  xor edx, edx
+  call __table_grow
+  cmp eax, -1
+  je __oom
+  ret
+
+# __table_grow(rdi = table object, esi = delta, rdx = reference for the new entries) -> eax = old size,
+# or -1 beyond the maximum or when mprotect fails. Preserves every other register, so that compiled
+# code can call it from the middle of an operator.
+__table_grow:
+  push rcx
+  push rdx
+  push rsi
+  push rdi
+  push r8
+  push r9
+  push r11
+  mov r9, rdi
+  mov r8, qword ptr [rdi+8]
+  mov esi, esi
+  add rsi, r8
+  cmp rsi, qword ptr [r9+16]
+  ja 1f
+  mov rdi, qword ptr [r9]
+  shl rsi, 3
+  add rsi, 4095
+  and rsi, -4096
+  mov edx, 3
+  mov eax, 10
+  syscall
+  test rax, rax
+  jnz 1f
+  mov rdi, qword ptr [r9]
+  lea rdi, [rdi+r8*8]
+  mov ecx, dword ptr [rsp+32]
+  add qword ptr [r9+8], rcx
+  mov rax, qword ptr [rsp+40]
+  rep stosq
+  mov eax, r8d
+  jmp 2f
+1:
+  mov eax, -1
+2:
+  pop r11
+  pop r9
+  pop r8
+  pop rdi
+  pop rsi
+  pop rdx
+  pop rcx
+  ret
+
+# __wasm_wait32/64(rdi = the cell's address, rsi = expected value, rdx = timeout in ns, negative for
+# none) -> eax = 0 woken, 1 not equal, 2 timed out: memory.atomic.wait on a private futex. The kernel
+# compares the cell and sleeps atomically; wait64 compares the whole cell first and then sleeps on its
+# low half, which is atomic only because this target has a single thread. EINTR counts as woken.
+# Clobbers rcx, rdx, rsi, r10, r11 (compiled code spills its cached values first).
+__wasm_wait64:
+  cmp qword ptr [rdi], rsi
+  je __wasm_wait32
+  mov eax, 1
+  ret
+__wasm_wait32:
+  sub rsp, 24
+  xor r10d, r10d
+  test rdx, rdx
+  js 1f
+  mov rax, rdx
+  xor edx, edx
+  mov ecx, 1000000000
+  div rcx
+  mov qword ptr [rsp], rax
+  mov qword ptr [rsp+8], rdx
+  mov r10, rsp
+1:
+  mov edx, esi
+  mov esi, 128
+  mov eax, 202
+  syscall
+  add rsp, 24
+  mov ecx, eax
+  mov eax, 1
+  cmp ecx, -11
+  je 2f
+  mov eax, 2
+  cmp ecx, -110
+  je 2f
+  xor eax, eax
+2:
+  ret
+
+# __wasm_notify(rdi = the cell's address, esi = count) -> eax = waiters woken. Counts of 2^31 and
+# more mean all, which the futex spells INT_MAX. Clobbers rcx, rdx, rsi, r11.
+__wasm_notify:
+  mov edx, 0x7fffffff
+  cmp esi, edx
+  cmovb edx, esi
+  mov esi, 129
+  mov eax, 202
+  syscall
+  ret
+
 # __put(rsi = bytes, rdx = length <= 4096): append to the stdout buffer.
 __put:
   mov rax, qword ptr [rip+__out_len]

@@ -1,6 +1,6 @@
 /**
- * A small WebAssembly encoder for tests: hand-made modules for the decoder's
- * unit tests and the V8 executor's call wrappers. Bodies are written as
+ * A small WebAssembly encoder: hand-made modules for the tests, and the
+ * random modules of the differential fuzzer (../fuzz). Bodies are written as
  * bytes (opcodes from the front end's Op enum, immediates through uleb and
  * sleb), so a test shows exactly which encoding it feeds the decoder.
  */

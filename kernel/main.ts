@@ -1,0 +1,87 @@
+// The kernel's entry points (the contract with tools/wasm2x64's kernel
+// target is in kernel/README.md). For now: the BSP prints a banner, starts
+// every other CPU the firmware lists, one at a time; each prints its own
+// banner; then the BSP stops the machine through the debug-exit port.
+
+import { cli, gs_load32, hlt, outb } from "./hw";
+import { lock, unlock, puts, putDec, drain } from "./console";
+import { apicIds, cpuCount, cpuSource, findCpus } from "./cpus";
+import { lapicEnable, startAp, udelay } from "./smp";
+import { BOOT_MAX_CPUS, BOOT_TRAMPOLINE, PERCPU_APIC_ID } from "./runtime";
+
+const MULTIBOOT_MAGIC: u32 = 0x2badb002;
+
+/** Values for the debug-exit port (the machine's exit status is value * 2 + 1). */
+const EXIT_OK: u8 = 0;
+const EXIT_AP_FAILED: u8 = 1;
+const EXIT_ABORT: u8 = 2;
+
+/** APs that have reached apmain: the BSP waits on it after each start. */
+const apsOnline: usize = memory.data(4);
+
+function exit(value: u8): void {
+  drain();
+  outb(0xf4, value);
+}
+
+export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
+  const self = gs_load32(PERCPU_APIC_ID);
+  lock();
+  puts("damselfly: AssemblyScript kernel, compiled by wasm2x64\n");
+  puts("cpu 0: apic id "); putDec(self); puts(", bsp\n");
+  unlock();
+  findCpus(magic == MULTIBOOT_MAGIC ? mbInfo : 0, self);
+  const maxCpus = load<u32>(boot + BOOT_MAX_CPUS);
+  lock();
+  puts("cpus: "); putDec(cpuCount); puts(" in "); puts(cpuSource); puts("\n");
+  unlock();
+
+  lapicEnable();
+  const trampoline = load<u32>(boot + BOOT_TRAMPOLINE);
+  let started: u32 = 0;
+  let failed = false;
+  for (let i = 0; i < cpuCount; i++) {
+    const id = <u32>load<u8>(apicIds + <usize>i);
+    if (id == self) continue;
+    if (started + 1 >= maxCpus) {
+      lock();
+      puts("cpu with apic id "); putDec(id); puts(": not started, the image has room for "); putDec(maxCpus); puts(" cpus\n");
+      unlock();
+      continue;
+    }
+    startAp(id, trampoline);
+    started++;
+    // One second for the AP to get through the trampoline and print.
+    for (let ms = 0; ms < 1000 && atomic.load<u32>(apsOnline) < started; ms++) udelay(1000);
+    if (atomic.load<u32>(apsOnline) < started) {
+      lock();
+      puts("cpu with apic id "); putDec(id); puts(": did not start\n");
+      unlock();
+      failed = true;
+      break;
+    }
+  }
+  lock();
+  putDec(atomic.load<u32>(apsOnline) + 1); puts(" of "); putDec(cpuCount); puts(" cpus online\n");
+  unlock();
+  exit(failed ? EXIT_AP_FAILED : EXIT_OK);
+}
+
+export function apmain(cpu: u32): void {
+  lock();
+  puts("cpu "); putDec(cpu); puts(": apic id "); putDec(gs_load32(PERCPU_APIC_ID)); puts(", online\n");
+  unlock();
+  atomic.add<u32>(apsOnline, 1);
+}
+
+// asc --use abort=main/abort (ts2elf's default for the kernel): failed
+// bounds checks, `throw` and the like end here.
+function abort(message: string | null, fileName: string | null, line: u32, column: u32): void {
+  lock();
+  puts("abort: "); puts(message !== null ? message : "(no message)");
+  if (fileName !== null) { puts(" at "); puts(fileName); puts(":"); putDec(line); puts(":"); putDec(column); }
+  puts("\n");
+  exit(EXIT_ABORT);
+  cli();
+  while (true) hlt();
+}
