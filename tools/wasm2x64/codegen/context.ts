@@ -37,6 +37,12 @@ export interface OpContext {
    */
   pushGp(r: Gp): void;
   pushXmm(r: Xmm): void;
+  /**
+   * Pushes the flags as an i32 that is 1 when condition code `cc` (a jcc
+   * suffix) holds; the operator's last instruction must have set them. A
+   * following br_if, if, select or eqz uses them directly.
+   */
+  pushCond(cc: string): void;
   /** A scratch register the caller owns; `want` names it (whatever held it is moved away first). */
   tmpGp(want?: Gp): Gp;
   tmpXmm(want?: Xmm): Xmm;

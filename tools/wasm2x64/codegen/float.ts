@@ -36,12 +36,16 @@ const UNARY = new Map<string, [string, number?]>([
 const MINMAX = new Map<string, string>([['min', 'or'], ['max', 'and']]);
 
 /**
- * cmpss/cmpsd predicate and whether the operands swap: the predicates are
- * eq 0, lt 1, le 2 and neq 4, which is true for unordered operands as wasm's
- * `ne` must be; gt and ge are lt and le reversed, false for NaN as required.
+ * Comparisons, and whether the operands swap. The orderings become flags
+ * (`ucomiss a, b` sets "above" only for an ordered a > b, "above or equal"
+ * only for an ordered a >= b, so NaN makes all four false as wasm requires),
+ * which a following br_if, if or select uses directly. eq and ne need two
+ * flags (ZF and PF), so they take a cmpss/cmpsd predicate instead: eq 0, and
+ * neq 4, which is true for unordered operands as wasm's `ne` must be.
  */
-const COMPARE = new Map<string, [number, boolean]>([
-  ['eq', [0, false]], ['ne', [4, false]], ['lt', [1, false]], ['gt', [1, true]], ['le', [2, false]], ['ge', [2, true]],
+const COMPARE = new Map<string, { cc: string; swap: boolean } | { pred: number }>([
+  ['eq', { pred: 0 }], ['ne', { pred: 4 }],
+  ['lt', { cc: 'a', swap: true }], ['gt', { cc: 'a', swap: false }], ['le', { cc: 'ae', swap: true }], ['ge', { cc: 'ae', swap: false }],
 ]);
 
 /** The sign operators on the bits in a general register: A the value (and result), B the sign source, H the sign bit's index. */
@@ -95,12 +99,19 @@ function minmax(c: OpContext, w: Width, mn: string, equal: string): void {
   c.pushXmm(a);
 }
 
-function compare(c: OpContext, w: Width, [pred, swap]: [number, boolean]): void {
+function compare(c: OpContext, w: Width, how: { cc: string; swap: boolean } | { pred: number }): void {
   const b = c.popXmm(), a = c.popXmm();
-  const [l, r] = swap ? [b, a] : [a, b];
+  if ('cc' in how) {
+    const [l, r] = how.swap ? [b, a] : [a, b];
+    c.emit(`ucomis${ss(w).slice(1)} ${l}, ${r}`);
+    c.free(a);
+    c.free(b);
+    c.pushCond(how.cc);
+    return;
+  }
   const g = c.tmpGp();
-  c.emit(`cmp${ss(w)} ${l}, ${r}, ${pred}`);
-  c.emit(`movd ${r32(g)}, ${l}`);
+  c.emit(`cmp${ss(w)} ${a}, ${b}, ${how.pred}`);
+  c.emit(`movd ${r32(g)}, ${a}`);
   c.emit(`and ${r32(g)}, 1`);
   c.free(a);
   c.free(b);
@@ -122,6 +133,8 @@ function sign(c: OpContext, w: Width, code: string[]): void {
 function convert(c: OpContext, w: Width, n: Width, signed: boolean): void {
   const g = c.popGp();
   const x = c.tmpXmm();
+  // cvtsi2sd/ss write only the low lane: without the xor, each conversion would wait for whatever last wrote x.
+  c.emit(`xorps ${x}, ${x}`);
   const cvt = `cvtsi2${ss(w)} ${x}`;
   if (signed || n === 32) {
     c.emit(`${cvt}, ${signed ? reg(g, n) : g}`);

@@ -103,6 +103,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
     popXmm: (want) => vs.take(vs.pop(), 'xmm', want),
     pushGp: (r) => vs.pushReg(r),
     pushXmm: (r) => vs.pushReg(r),
+    pushCond: (cc) => vs.push({ k: 'cond', cc }),
     tmpGp: (want) => (want ? vs.claim(want) : vs.alloc('gp')),
     tmpXmm: (want) => (want ? vs.claim(want) : vs.alloc('xmm')),
     free: (r) => vs.free(r),
@@ -557,7 +558,9 @@ export function compileFunction(env: FuncEnv, index: number): string {
           if (mn === 'add' && pa.k === 'reg' && vs.caches(pa.r) && !bop.includes('ptr')) {
             // A three-operand add keeps the local's cached copy alive.
             const r = vs.alloc('gp');
-            e(`lea ${rw(r, w)}, [${pa.r}+${b.k === 'const' ? hex(BigInt.asIntN(32, b.v)) : vs.read(b)}]`);
+            // An i64 constant beyond 32 bits is no displacement: bop has it in a register then.
+            const addend = b.k !== 'const' ? vs.read(b) : /^-?0x/.test(bop) ? hex(BigInt.asIntN(32, b.v)) : bop;
+            e(`lea ${rw(r, w)}, [${pa.r}+${addend}]`);
             vs.pushReg(r);
             break;
           }
