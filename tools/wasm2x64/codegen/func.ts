@@ -271,6 +271,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
     const end = checked ? offset + width : offset;
     const base = a.k === 'const' ? null : vs.read(a);
     if (!checked && base && end <= 0x7fffffff) return { at: `[${base}+${end}]`, t: null };
+    if (base && end <= vs.boundsOf(base) && offset <= 0x7fffffff) return { at: `[r15+${base}+${offset}]`, t: null };
     const t = vs.alloc('gp');
     if (!base) e(`mov ${t}, ${hex(a.k === 'const' ? a.v + BigInt(end) : 0)}`);
     else if (end <= 0x7fffffff) e(`lea ${t}, [${base}+${end}]`);
@@ -281,6 +282,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
     if (!checked) return { at: `[${t}]`, t };
     e(`cmp ${t}, qword ptr [rip+${mem()}+8]`);
     e(`ja ${trap(Trap.OutOfBounds)}`);
+    if (base) vs.noteBounds(base, end);
     return { at: `[r15+${t}-${width}]`, t };
   };
 
@@ -457,6 +459,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
       case Op.LocalSet: case Op.LocalTee: {
         const j = ins.local;
         vs.forget(j);
+        vs.assigned(j);
         if (ins.op === Op.LocalSet && vs.top()!.k === 'const') {
           vs.storeTo(localOff(j), vs.pop());
           break;

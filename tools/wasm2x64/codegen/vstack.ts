@@ -55,6 +55,7 @@ interface State {
   uses: Map<string, number>;
   regLocal: Map<string, number>;
   localReg: (string | undefined)[];
+  inBounds: number[];
 }
 
 export class ValueStack {
@@ -63,6 +64,12 @@ export class ValueStack {
   /** The local a register caches, and the register caching each local. */
   private regLocal = new Map<string, number>();
   private localReg: (string | undefined)[];
+  /**
+   * Per local: how far past its current value memory is known to reach (an
+   * earlier bounds check of value + that many bytes passed). Memory never
+   * shrinks, so the knowledge lasts until the local is set or paths join.
+   */
+  private inBounds: number[];
   private readonly owned = new Set<string>();
   /** Registers of popped operands, by how many such operands are in each; they stay intact until done(). */
   private readonly pinned = new Map<string, number>();
@@ -77,6 +84,7 @@ export class ValueStack {
     private readonly where: () => string,
   ) {
     this.localReg = new Array(nlocals).fill(undefined);
+    this.inBounds = new Array(nlocals).fill(0);
   }
 
   get depth(): number { return this.entries.length; }
@@ -323,6 +331,21 @@ export class ValueStack {
     this.localReg[j] = r;
   }
 
+  /** How many bytes past the value in `r` are known to be inside memory (0: nothing known). */
+  boundsOf(r: string): number {
+    const j = this.regLocal.get(r);
+    return j === undefined ? 0 : this.inBounds[j];
+  }
+
+  /** Records that memory reaches `end` bytes past the value in `r`, if `r` caches a local. */
+  noteBounds(r: string, end: number): void {
+    const j = this.regLocal.get(r);
+    if (j !== undefined) this.inBounds[j] = Math.max(this.inBounds[j], end);
+  }
+
+  /** Local `j` gets a new value. */
+  assigned(j: number): void { this.inBounds[j] = 0; }
+
   /** Forgets the cached copy of local `j` (its slot is being written). */
   forget(j: number): void {
     const r = this.localReg[j];
@@ -370,6 +393,7 @@ export class ValueStack {
     this.uses.clear();
     this.forgetAll();
     for (const [j, r] of expect) { this.regLocal.set(r, j); this.localReg[j] = r; }
+    this.inBounds.fill(0);
     if (depth > this.maxDepth) this.maxDepth = depth;
   }
 
@@ -421,7 +445,7 @@ export class ValueStack {
   }
 
   snapshot(): State {
-    return { entries: [...this.entries], uses: new Map(this.uses), regLocal: new Map(this.regLocal), localReg: [...this.localReg] };
+    return { entries: [...this.entries], uses: new Map(this.uses), regLocal: new Map(this.regLocal), localReg: [...this.localReg], inBounds: [...this.inBounds] };
   }
 
   restore(s: State): void {
@@ -429,5 +453,6 @@ export class ValueStack {
     this.uses = new Map(s.uses);
     this.regLocal = new Map(s.regLocal);
     this.localReg = [...s.localReg];
+    this.inBounds = [...s.inBounds];
   }
 }
