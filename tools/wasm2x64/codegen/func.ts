@@ -215,19 +215,20 @@ export function compileFunction(env: FuncEnv, index: number): string {
     vs.establish(b.expect, loadLocal);
     e(`jmp ${b.dest}`);
   };
+  /** The condition code under which a popped i32 is true: a comparison's own, or a test of the value. */
+  const condition = (c: Popped): string => {
+    if (c.k === 'cond') return c.cc;
+    const r = vs.read(c);
+    e(`test ${r32(r)}, ${r32(r)}`);
+    return 'ne';
+  };
   /**
    * Emits a jump to `dest` taken when the popped condition is true (or false
    * with `negate`); `expect` are the caches to establish first, between the
    * test and the jump (moves keep the flags).
    */
   const jumpIf = (c: Popped, dest: string, negate: boolean, expect: Expect): void => {
-    let cc: string;
-    if (c.k === 'cond') cc = c.cc;
-    else {
-      const r = vs.read(c);
-      e(`test ${r32(r)}, ${r32(r)}`);
-      cc = 'ne';
-    }
+    const cc = condition(c);
     vs.establish(expect, loadLocal);
     e(`j${negate ? invert(cc) : cc} ${dest}`);
   };
@@ -434,14 +435,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
         const b = vs.pop();
         const bop = b.k === 'slot' ? vs.slot(b.d) : vs.read(b);
         const a = vs.take(vs.pop(), 'gp');
-        let cc: string;
-        if (c.k === 'cond') cc = c.cc;
-        else {
-          const r = vs.read(c);
-          e(`test ${r32(r)}, ${r32(r)}`);
-          cc = 'ne';
-        }
-        e(`cmov${invert(cc)} ${a}, ${bop}`);
+        e(`cmov${invert(condition(c))} ${a}, ${bop}`);
         vs.pushReg(a);
         break;
       }

@@ -53,13 +53,7 @@ __mem_new:
   mov rsi, rdx
   shl rsi, 16
   add rsi, 4096
-  xor edi, edi
-  xor edx, edx
-  mov r10d, 0x4022
-  mov r8, -1
-  xor r9d, r9d
-  mov eax, 9
-  syscall
+  call __reserve
   pop rsi
   pop rdi
   cmp rax, -4096
@@ -69,6 +63,16 @@ __mem_new:
   call __mem_grow
   cmp eax, -1
   je __oom
+  ret
+# __reserve(rsi = bytes) -> rax: address space nothing may touch yet (PROT_NONE, MAP_NORESERVE), or -errno.
+__reserve:
+  xor edi, edi
+  xor edx, edx
+  mov r10d, 0x4022
+  mov r8, -1
+  xor r9d, r9d
+  mov eax, 9
+  syscall
   ret
 __oom:
   mov edi, 99
@@ -112,13 +116,7 @@ __table_new:
   push rsi
   mov qword ptr [rdi+16], rdx
   lea rsi, [rdx*8+4096]
-  xor edi, edi
-  xor edx, edx
-  mov r10d, 0x4022
-  mov r8, -1
-  xor r9d, r9d
-  mov eax, 9
-  syscall
+  call __reserve
   pop rsi
   pop rdi
   cmp rax, -4096
