@@ -90,9 +90,53 @@ describe('emu boot runs a kernel', () => {
     const r = await runEmu(['boot', '-kernel', 'test/guest/bin/exceptions.elf', '-d', 'int,in_asm', '-D', log]);
     expect(r.status).toBe(1);
     const text = fs.readFileSync(log, 'utf8');
-    expect(text).toMatch(/^emu: cpu0: v=00 e=0000 i=0 cpl=0 IP=0008:[0-9a-f]{16} SP=0010:[0-9a-f]{16} CR2=0{16} \(#DE/m);
+    expect(text).toMatch(/^emu: cpu0: v=00 e=0000 i=0 cpl=0 IP=0008:[0-9a-f]{16} <de_insn> SP=0010:[0-9a-f]{16} CR2=0{16} \(#DE/m);
     expect(text).toMatch(/^emu: cpu0: v=0e e=0002 i=0 cpl=0 .* \(#PF\)$/m);
     expect(text).toMatch(/^cpu0 0x00000000001[0-9a-f]{5}:  fa +cli$/m);
+  });
+
+  it('with the image\'s symbols, -d in_asm heads each block with IN: name+0xoff, and -d int and -d cpu name RIP', async () => {
+    const log = path.join(dir, 'sym.log');
+    const r = await runEmu(['boot', '-kernel', 'test/guest/bin/exceptions.elf', '-d', 'int,in_asm', '-D', log]);
+    expect(r.status).toBe(1);
+    const text = fs.readFileSync(log, 'utf8');
+    // The entry point, a call's target, the faulting instruction (reached by falling through onto its label), the return from the handler.
+    expect(text).toMatch(/^cpu0 IN: _start\ncpu0 0x[0-9a-f]{16}:  fa +cli$/m);
+    expect(text).toMatch(/^cpu0 IN: gdt_init32\n/m);
+    expect(text).toMatch(/^cpu0 IN: de_insn\ncpu0 0x0000000000100031:  f7 f1 +div +ecx\nemu: cpu0: v=00 [^\n]*IP=0008:0000000000100031 <de_insn> SP=/m);
+    expect(text).toMatch(/^cpu0 IN: de_insn\+0x2\n/m);
+    const again = path.join(dir, 'sym2.log');
+    await runEmu(['boot', '-kernel', 'test/guest/bin/exceptions.elf', '-d', 'int,in_asm', '-D', again]);
+    expect(fs.readFileSync(again, 'utf8') === text).toBe(true);
+
+    const regs = path.join(dir, 'cpu.log');
+    await runEmu(['boot', '-kernel', 'test/guest/bin/hello.elf', '-d', 'cpu', '-D', regs]);
+    const dump = fs.readFileSync(regs, 'utf8');
+    expect(dump).toMatch(/^cpu0 RIP=0000000000100629 <_start> RFL=/m);
+    expect(dump).toMatch(/^cpu0 RIP=000000000010062a <_start\+0x1> RFL=/m);
+  });
+
+  it('a malformed symbol table is one warning line, and the kernel boots without symbols', async () => {
+    const img = fs.readFileSync('test/guest/bin/hello.elf');
+    const v = new DataView(img.buffer, img.byteOffset, img.byteLength);
+    const shoff = v.getUint32(32, true), shnum = v.getUint16(48, true);
+    for (let k = 0; k < shnum; k++) {
+      // .symtab's sh_link now names .text, which is no string table.
+      if (v.getUint32(shoff + 40 * k + 4, true) === 2) v.setUint32(shoff + 40 * k + 24, 1, true);
+    }
+    const bad = path.join(dir, 'badsym.elf');
+    fs.writeFileSync(bad, img);
+    const warning = `emu: ${bad}: symbol table ignored: its string table (section 1) is not a string table`;
+    const r = await runEmu(['boot', '-kernel', bad]);
+    expect(r.status).toBe(1);
+    expect(r.stdout.toString()).toMatch(/PASS\n$/);
+    expect(r.stderr).toBe(`${warning}\n`);
+    const log = path.join(dir, 'badsym.log');
+    await runEmu(['boot', '-kernel', bad, '-d', 'in_asm', '-D', log]);
+    const text = fs.readFileSync(log, 'utf8');
+    expect(text.split('\n').filter((l) => l.startsWith('emu: '))).toEqual([warning]);
+    expect(text).not.toMatch(/ IN: /);
+    expect(text).toMatch(/^cpu0 0x[0-9a-f]{16}:  fa +cli$/m);
   });
 
   it('a malformed recording is refused with its line number', async () => {

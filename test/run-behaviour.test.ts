@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runEmu, ROOT } from './helpers/emu.js';
+import { symbolElf } from './helpers/symbol-elf.js';
+import { assemble } from '../tools/asm/index.js';
 
 const CRASH = 'test/fixtures/bin/crash-musl';
 const ENTROPY = 'test/fixtures/bin/entropy-musl';
@@ -72,6 +74,30 @@ describe('tracing', () => {
     expect(trace).toMatch(/^0x0000000000401[0-9a-f]{3}:  48 31 ed +xor {4}rbp,rbp$/m);
     expect(trace).toMatch(/^RIP=0000000000401[0-9a-f]{3} RFL=/m);
     expect(trace).toMatch(/ syscall$/m);
+  });
+
+  it('a program with a symbol table: -d in_asm heads blocks with IN: name+0xoff, a fault line names the function', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-syms-'));
+    const program = (work: string): string => {
+      const src = `_start:\n call work\n mov edi, eax\n mov eax, 60\n syscall\nwork:\n${work}`;
+      const img = assemble(src, { origin: 0x401000 });
+      const file = path.join(dir, work.includes('ud2') ? 'crash' : 'ok');
+      fs.writeFileSync(file, symbolElf(64, img.bytes, 0x401000, 0x401000,
+        ['_start', 'work'].map((name) => ({ name, value: img.symbols.get(name)!, type: 2 }))).bytes);
+      return file;
+    };
+    const trace = path.join(dir, 'trace.txt');
+    const ok = await runEmu(['run', '-d', 'in_asm', '-D', trace, program(' mov eax, 7\n nop\n ret')]);
+    expect(ok.status).toBe(7);
+    expect(ok.stderr).toBe('');
+    expect(fs.readFileSync(trace, 'utf8')).toMatch(new RegExp([
+      'IN: _start', '0x0000000000401000:  e8 .* call .*',
+      'IN: work', '0x000000000040100e:  b8 07 00 00 00 +mov +eax,0x7', '0x0000000000401013:  90 +nop', '0x0000000000401014:  c3 +ret',
+      'IN: _start\\+0x5', '0x0000000000401005:  89 c7 +mov +edi,eax', '',
+    ].join('\n')));
+    const crash = await runEmu(['run', program(' nop\n ud2')]);
+    expect(crash.status).toBe(132);
+    expect(crash.stderr).toMatch(/^emu: SIGILL at rip=0x40100f <work\+0x1> bytes=0f 0b [0-9a-f ]+\(#UD: ud2\)\n$/);
   });
 
   it('an unknown trace item is refused', async () => {

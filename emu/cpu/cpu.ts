@@ -227,6 +227,11 @@ export class Cpu {
     return (off + this.segBase[seg]) % TWO32;
   }
 
+  /** The linear address of a code offset in CS (a RIP), unchecked: for traces and log lines. */
+  codeLinear(ip: number): number {
+    return this.mode === Mode.Long64 ? ip : (ip + this.segBase[Seg.CS]) % TWO32;
+  }
+
   /**
    * Outside IA-32e mode every access is checked against its segment: an
    * unusable (null) segment or an offset beyond the limit is #GP(0), or

@@ -76,7 +76,7 @@ function logDelivery(cpu: Cpu, vector: number, source: Source, errorCode: number
   if (!p) return;
   const hex = (v: number, w: number): string => (v < 0 ? BigInt.asUintN(64, BigInt(v)) : BigInt(v)).toString(16).padStart(w, '0');
   p.log('int', `v=${hex(vector, 2)} e=${hex(errorCode < 0 ? 0 : errorCode, 4)} i=${source === Source.Software ? 1 : 0} cpl=${cpu.mmu.cpl} ` +
-    `IP=${hex(cpu.segSel[Seg.CS], 4)}:${hex(cpu.rip, 16)} SP=${hex(cpu.segSel[Seg.SS], 4)}:${hex(cpu.regNum(R.SP), 16)} ` +
+    `IP=${hex(cpu.segSel[Seg.CS], 4)}:${hex(cpu.rip, 16)}${p.symbolize?.(cpu.codeLinear(cpu.rip)) ?? ''} SP=${hex(cpu.segSel[Seg.SS], 4)}:${hex(cpu.regNum(R.SP), 16)} ` +
     `CR2=${hex(cpu.cr2, 16)}${why ? ` (${why})` : ''}`);
 }
 

@@ -35,4 +35,6 @@ export interface Platform {
   log(category: string, line: string): void;
   /** A triple fault (or a shutdown request): the machine resets or stops. */
   shutdown(reason: string): void;
+  /** ` <name+0xoff>` when the guest image's symbols name this linear code address, else '': for log lines. */
+  symbolize?(lin: number): string;
 }

@@ -21,6 +21,7 @@ import { parseElf, PF, PT, type ElfImage } from './elf.js';
 import { FdTable } from './files.js';
 import { dispatchSyscall } from './syscalls.js';
 import { Rng } from './rng.js';
+import { Symbols } from '../firmware/symbols.js';
 
 export interface RunOptions {
   /** Path of the program as the guest sees it (argv[0] and AT_EXECFN). */
@@ -63,6 +64,8 @@ export class LinuxProcess {
   /** The registered struct rseq, or 0. */
   rseqArea = 0;
   exePath: string;
+  /** The program's symbols (static PIEs' moved to where they were loaded), for traces and fault lines. */
+  readonly symbols: Symbols;
 
   constructor(readonly image: ElfImage, exePath: string, readonly opts: RunOptions) {
     this.exePath = exePath;
@@ -76,6 +79,7 @@ export class LinuxProcess {
     this.mem = new AddressSpace(this.phys, this.mmu);
     this.rng = new Rng(opts.seed);
     this.load();
+    this.symbols = Symbols.fromElf(image.bytes, exePath, (line) => opts.log(`emu: ${line}`), image.pie ? PIE_BASE : 0);
   }
 
   static fromFile(path: string, opts: RunOptions): LinuxProcess {
@@ -203,7 +207,7 @@ export class LinuxProcess {
   }
 
   private onFault(f: CpuFault): void {
-    const rip = `rip=${hex64(this.cpu.rip)}`;
+    const rip = `rip=${hex64(this.cpu.rip)}${this.symbols.annotate(this.cpu.rip)}`;
     // Linux's IDT admits only int3 and into from ring 3; any other int n is #GP there.
     if (f.soft && f.vector !== Vector.BP && f.vector !== Vector.OF) { this.kill(11, `at ${rip} (${f.message}: general protection)`); return; }
     if (f.vector === Vector.PF && this.mem.fault(f)) return;

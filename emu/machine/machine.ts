@@ -18,6 +18,7 @@ import { Seg, R } from '../cpu/regs.js';
 import { cpuid } from '../cpu/cpuid.js';
 import { loadMultiboot, type MultibootModule, type MultibootBoot } from '../firmware/multiboot.js';
 import { MP_TABLE_ADDR, writeMpTable } from '../firmware/mptable.js';
+import { Symbols } from '../firmware/symbols.js';
 import { Rng } from '../linux/rng.js';
 import { VirtualClock } from './clock.js';
 import { MmioBus, PortBus, type Log, type PortDevice, type Size } from './bus.js';
@@ -79,6 +80,7 @@ export class Machine implements VCpuHost {
   readonly jit: boolean;
   readonly log: Log;
   readonly trace: ((v: VCpu) => void) | null;
+  readonly symbols: Symbols;
   /** The CMOS keeps its NVRAM across resets, as on a PC. */
   readonly rtc: CmosRtc;
   private readonly rng: Rng;
@@ -130,6 +132,8 @@ export class Machine implements VCpuHost {
     };
     this.rtc = new CmosRtc(this.clock, { set: (level) => this.isaLines[8]?.set(level) }, config.rtcBase ?? DEFAULT_RTC_BASE, config.ramBytes, this.log);
     this.powerOn();
+    // Read once the image has been accepted, so that a refused image gets its one line and nothing else.
+    this.symbols = Symbols.fromElf(config.kernel.bytes, config.kernel.name, (line) => this.log('firmware', line));
   }
 
   /** The running vCPU's local APIC if `addr` is in its register page (each CPU sees its own there). */
@@ -321,7 +325,7 @@ export class Machine implements VCpuHost {
 
   private crashed(v: VCpu, e: unknown): StopReason {
     const c = v.cpu;
-    return { kind: 'error', message: `cpu${v.index} at ${c.segSel[Seg.CS].toString(16)}:${c.ip.toString(16)}: ${(e as Error).message}` };
+    return { kind: 'error', message: `cpu${v.index} at ${c.segSel[Seg.CS].toString(16)}:${c.ip.toString(16)}${this.symbols.annotate(c.codeLinear(c.ip))}: ${(e as Error).message}` };
   }
 }
 

@@ -20,6 +20,7 @@ import { LocalApic, type ApicCpu } from './lapic.js';
 import type { ApicBus } from './apic-bus.js';
 import type { VirtualClock } from './clock.js';
 import type { Log, PortBus } from './bus.js';
+import type { Symbols } from '../firmware/symbols.js';
 
 const TWO32 = 4294967296;
 
@@ -34,6 +35,8 @@ export interface VCpuHost {
   reset(reason: string, cpu: VCpu): void;
   /** Called before every instruction while tracing (-d in_asm,cpu); slows the run. */
   readonly trace: ((v: VCpu) => void) | null;
+  /** The kernel image's symbols, for traces and log lines. */
+  readonly symbols: Symbols;
 }
 
 export type RunState = 'running' | 'halted' | 'wait-sipi';
@@ -69,6 +72,7 @@ export class VCpu implements ApicCpu, Platform {
   }
 
   get cpuCount(): number { return this.host.cpuCount; }
+  get symbols(): Symbols { return this.host.symbols; }
 
   get state(): RunState {
     return this.waitingForSipi ? 'wait-sipi' : this.cpu.halted ? 'halted' : 'running';
@@ -106,6 +110,7 @@ export class VCpu implements ApicCpu, Platform {
   setTsc(v: number): void { this.tscOffset = v - this.host.clock.time(); }
   log(category: string, line: string): void { this.host.log(category, `cpu${this.index}: ${line}`); }
   shutdown(reason: string): void { this.host.reset(reason, this); }
+  symbolize(lin: number): string { return this.host.symbols.annotate(lin); }
 
   // ---- running ----
 
