@@ -6,6 +6,7 @@
  * 124 on --timeout, 0 after Ctrl-A x or a shutdown.
  */
 import * as fs from 'node:fs';
+import { writeAll } from '../host-io.js';
 import { Machine, type StopReason } from '../machine/machine.js';
 import { BootError, type MultibootModule } from '../firmware/multiboot.js';
 import { Console } from './console.js';
@@ -91,7 +92,7 @@ export async function bootCommand(o: BootOptions): Promise<number> {
   }
   const shown = new Set([...ALWAYS, ...o.debug]);
   const log = (category: string, line: string): void => {
-    if (shown.has(category)) fs.writeSync(logFd, `emu: ${line}\n`);
+    if (shown.has(category)) writeAll(logFd, `emu: ${line}\n`);
   };
   const pending: number[] = [];
   const flushSerial = (): void => {
@@ -99,7 +100,7 @@ export async function bootCommand(o: BootOptions): Promise<number> {
     const bytes = Buffer.from(pending);
     pending.length = 0;
     if (serialMatch[1] === 'stdio') process.stdout.write(bytes);
-    else if (serialFd >= 0) fs.writeSync(serialFd, bytes);
+    else if (serialFd >= 0) writeAll(serialFd, bytes);
   };
   const traceItems = o.debug.filter((d) => d === 'cpu' || d === 'in_asm');
 
@@ -109,7 +110,7 @@ export async function bootCommand(o: BootOptions): Promise<number> {
       ramBytes: o.mem, cpus: o.smp, seed: o.seed, kernel: { name: o.kernel, bytes: kernel }, append: o.append, modules,
       noReboot: o.noReboot, rtcBase: o.rtcBase, jit: o.jit, log,
       serial: (b) => { pending.push(b); },
-      trace: traceItems.length ? machineTrace(traceItems, (line) => fs.writeSync(logFd, line + '\n')) : undefined,
+      trace: traceItems.length ? machineTrace(traceItems, (line) => writeAll(logFd, line + '\n')) : undefined,
     });
   } catch (e) {
     if (e instanceof BootError) throw new Error(e.message);
@@ -148,15 +149,15 @@ export async function bootCommand(o: BootOptions): Promise<number> {
           continue;
         case 'idle':
           if (inputEnded) {
-            fs.writeSync(logFd, 'emu: every CPU is halted and nothing is left to wake one (no timer armed, no input)\n');
+            writeAll(logFd, 'emu: every CPU is halted and nothing is left to wake one (no timer armed, no input)\n');
             return 1;
           }
           await new Promise<void>((resolve) => { wake = resolve; });
           wake = null;
           continue;
         case 'exit': return r.status;
-        case 'shutdown': fs.writeSync(logFd, `emu: shutdown: ${r.reason}\n`); return 0;
-        case 'error': fs.writeSync(logFd, `emu: ${r.message}\n`); return 1;
+        case 'shutdown': writeAll(logFd, `emu: shutdown: ${r.reason}\n`); return 0;
+        case 'error': writeAll(logFd, `emu: ${r.message}\n`); return 1;
       }
     }
   } finally {
@@ -166,7 +167,7 @@ export async function bootCommand(o: BootOptions): Promise<number> {
     if (o.stats) {
       const secs = Number(process.hrtime.bigint() - started) / 1e9;
       const n = machine.vcpus.reduce((s, v) => s + v.cpu.icount, 0);
-      fs.writeSync(logFd, `emu: ${n} instructions in ${secs.toFixed(3)} s (${(n / secs / 1e6).toFixed(1)} MIPS), virtual time ${(machine.clock.now / 1e6).toFixed(3)} ms\n`);
+      writeAll(logFd, `emu: ${n} instructions in ${secs.toFixed(3)} s (${(n / secs / 1e6).toFixed(1)} MIPS), virtual time ${(machine.clock.now / 1e6).toFixed(3)} ms\n`);
     }
     if (logFd !== 2) fs.closeSync(logFd);
     if (serialFd >= 0) fs.closeSync(serialFd);

@@ -1,5 +1,6 @@
 /** `emu run`: load, run, report, exit with the program's status. */
 import * as fs from 'node:fs';
+import { writeAll } from '../host-io.js';
 import { LinuxProcess } from '../linux/process.js';
 import { ElfError } from '../linux/elf.js';
 import { OutOfMemory } from '../linux/addrspace.js';
@@ -20,8 +21,8 @@ export function runCommand(program: string, args: string[], o: RunCommandOptions
   if (o.debugFile) {
     try { logFd = fs.openSync(o.debugFile, 'w'); } catch (e) { throw new Error(`-D ${o.debugFile}: ${(e as Error).message}`); }
   }
-  const log = (line: string): void => { fs.writeSync(2, line + '\n'); };
-  const traceLog = (line: string): void => { fs.writeSync(logFd, line + '\n'); };
+  const log = (line: string): void => { writeAll(2, line + '\n'); };
+  const traceLog = (line: string): void => { writeAll(logFd, line + '\n'); };
   const unknown = o.debug.filter((d) => d !== 'in_asm' && d !== 'cpu');
   if (unknown.length) throw new Error(`-d: unknown item '${unknown[0]}' (known: in_asm, cpu)`);
   let proc: LinuxProcess;

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tty from 'node:tty';
+import { retryAgain } from '../host-io.js';
 import { E, errnoOf } from './errno.js';
 import { OpenFile, O_ACCMODE, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_WRONLY } from './files.js';
 import type { LinuxProcess } from './process.js';
@@ -29,17 +30,6 @@ function userPath(p: LinuxProcess, addr: number, dirfd = AT_FDCWD): string | num
   if (name === null) return -E.FAULT;
   if (name === '') return -E.NOENT;
   return resolve(p, dirfd, name) ?? -E.BADF;
-}
-
-/** Blocks (briefly sleeping) while a non-blocking host descriptor says EAGAIN. */
-function retryAgain<T>(fn: () => T): T {
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    try { return fn(); } catch (e) {
-      if ((e as { code?: string }).code !== 'EAGAIN') throw e;
-      Atomics.wait(nap, 0, 0, 5);
-    }
-  }
 }
 
 export function hostWrite(f: OpenFile, data: Uint8Array): number {
