@@ -12,8 +12,9 @@
  *   - the default segment is SS for a bp/sp base, DS otherwise, and an
  *     override naming the default is dropped.
  */
-import type { Mode, ValueField, ValueOf } from './match.js';
-import { inSigned } from './match.js';
+import type { Mode, ValueField } from './match.js';
+import { fitsUnsigned, inSigned } from './match.js';
+import type { Expr } from './expr.js';
 import type { MemOperand } from './operands.js';
 import { RegClass } from './registers.js';
 
@@ -32,10 +33,9 @@ export interface Address {
 
 /** The address size a memory operand's registers select, or why there is none. */
 export function addressSize(m: MemOperand, mode: Mode, override?: number): number | string {
-  const sizes = new Set<number>();
-  for (const r of [m.base, m.index]) if (r !== undefined) sizes.add(r.size);
-  if (sizes.size > 1) return 'base and index registers of different sizes';
-  const [size] = sizes;
+  const b = m.base?.size, i = m.index?.size;
+  if (b !== undefined && i !== undefined && b !== i) return 'base and index registers of different sizes';
+  const size = b ?? i;
   if (size === undefined) return override ?? (mode === 64 ? 8 : mode === 32 ? 4 : 2);
   if (override !== undefined && size !== override) return `registers of ${size * 8} bits in an address the prefix makes ${override * 8}-bit`;
   if (size === 8 && mode !== 64) return '64-bit addressing exists only in 64-bit mode';
@@ -46,61 +46,65 @@ export function addressSize(m: MemOperand, mode: Mode, override?: number): numbe
 
 const BASE16: Record<string, number> = { 'bx+si': 0, 'bx+di': 1, 'bp+si': 2, 'bp+di': 3, si: 4, di: 5, bp: 6, bx: 7 };
 
-export function addressOf(m: MemOperand, asz: number, mode: Mode, valueOf: ValueOf): Address | string {
-  const value = m.disp === undefined ? 0n : valueOf(m.disp);
-  const expr = m.disp ?? { k: 'num' as const, v: 0n };
-  const field = (size: number): ValueField | undefined =>
-    size === 0 ? undefined : { expr, value, size, signed: size < asz || (asz === 8 && size === 4) };
-  /** 0, 1 or 4 (2 in 16-bit addressing) bytes for the displacement of a based address. */
-  const dispSize = (needsDisp: boolean): number => {
-    const full = asz === 2 ? 2 : 4;
-    if (value === undefined) return full;
-    const v = BigInt.asIntN(asz === 2 ? 16 : asz === 4 ? 32 : 64, value);
-    if (v === 0n && !needsDisp) return 0;
-    return inSigned(v, 8) ? 1 : full;
-  };
+/** `value`: the displacement's, 0 without one, undefined if not known yet. */
+export function addressOf(m: MemOperand, value: bigint | undefined, asz: number, mode: Mode): Address | string {
   if (value !== undefined && !dispFits(value, asz)) return 'displacement out of range';
 
   if (asz === 2) {
     if (m.index !== undefined && m.scale !== 1) return '16-bit addressing has no scale';
     const names = [m.base, m.index].filter((r) => r !== undefined).map((r) => r!.name.toLowerCase()).sort();
-    if (names.length === 0) return { mod: 0, rm: 6, disp: field(2), rex: 0, ssDefault: false, rip: false };
+    if (names.length === 0) return { mod: 0, rm: 6, disp: dispField(m, value, asz, 2), rex: 0, ssDefault: false, rip: false };
     const key = names.length === 2 ? `${names[0]}+${names[1]}` : names[0];
     const rm = BASE16[key];
     if (rm === undefined) return `[${key}] is not a 16-bit address`;
-    const size = dispSize(rm === 6);
-    return { mod: size === 0 ? 0 : size === 1 ? 1 : 2, rm, disp: field(size), rex: 0, ssDefault: names.includes('bp'), rip: false };
+    const size = dispBytes(value, asz, rm === 6);
+    return { mod: size === 0 ? 0 : size === 1 ? 1 : 2, rm, disp: dispField(m, value, asz, size), rex: 0, ssDefault: names.includes('bp'), rip: false };
   }
 
   const base = m.base, index = m.index;
   if (base?.cls === RegClass.Ip) {
     if (index !== undefined) return 'rip-relative addressing takes no index';
-    return { mod: 0, rm: 5, disp: field(4), rex: 0, ssDefault: false, rip: true };
+    return { mod: 0, rm: 5, disp: dispField(m, value, asz, 4), rex: 0, ssDefault: false, rip: true };
   }
   if (index !== undefined && index.num === 4) return `${index.name} cannot be an index`;
   const scaleBits = [1, 2, 4, 8].indexOf(m.scale);
   if (base === undefined && index === undefined) {
     // Absolute: SIB with no base and no index in 64-bit mode (r/m 101 would be rip-relative).
-    if (mode === 64) return { mod: 0, rm: 4, sib: 0x25, disp: field(4), rex: 0, ssDefault: false, rip: false };
-    return { mod: 0, rm: 5, disp: field(4), rex: 0, ssDefault: false, rip: false };
+    if (mode === 64) return { mod: 0, rm: 4, sib: 0x25, disp: dispField(m, value, asz, 4), rex: 0, ssDefault: false, rip: false };
+    return { mod: 0, rm: 5, disp: dispField(m, value, asz, 4), rex: 0, ssDefault: false, rip: false };
   }
   const rex = (index !== undefined && index.num >= 8 ? 2 : 0) | (base !== undefined && base.num >= 8 ? 1 : 0);
   if (base === undefined) {
-    return { mod: 0, rm: 4, sib: (scaleBits << 6) | ((index!.num & 7) << 3) | 5, disp: field(4), rex, ssDefault: false, rip: false };
+    return { mod: 0, rm: 4, sib: (scaleBits << 6) | ((index!.num & 7) << 3) | 5, disp: dispField(m, value, asz, 4), rex, ssDefault: false, rip: false };
   }
-  const size = dispSize((base.num & 7) === 5);
+  const size = dispBytes(value, asz, (base.num & 7) === 5);
   const mod = size === 0 ? 0 : size === 1 ? 1 : 2;
   const ssDefault = (base.num & 7) === 4 || (base.num & 7) === 5;
   if (index !== undefined || (base.num & 7) === 4) {
     const idx = index === undefined ? 4 : index.num & 7;
-    return { mod, rm: 4, sib: (scaleBits << 6) | (idx << 3) | (base.num & 7), disp: field(size), rex, ssDefault, rip: false };
+    return { mod, rm: 4, sib: (scaleBits << 6) | (idx << 3) | (base.num & 7), disp: dispField(m, value, asz, size), rex, ssDefault, rip: false };
   }
-  return { mod, rm: base.num & 7, disp: field(size), rex, ssDefault, rip: false };
+  return { mod, rm: base.num & 7, disp: dispField(m, value, asz, size), rex, ssDefault, rip: false };
+}
+
+/** The displacement field of `size` bytes (none for 0), sign-extended where narrower than the address. */
+function dispField(m: MemOperand, value: bigint | undefined, asz: number, size: number): ValueField | undefined {
+  if (size === 0) return undefined;
+  return { expr: m.disp ?? ZERO, value, size, signed: size < asz || (asz === 8 && size === 4) };
+}
+
+const ZERO: Expr = { k: 'num', v: 0n };
+
+/** 0, 1 or 4 (2 in 16-bit addressing) bytes for the displacement of a based address. */
+function dispBytes(value: bigint | undefined, asz: number, needsDisp: boolean): number {
+  const full = asz === 2 ? 2 : 4;
+  if (value === undefined) return full;
+  const v = BigInt.asIntN(asz === 2 ? 16 : asz === 4 ? 32 : 64, value);
+  if (v === 0n && !needsDisp) return 0;
+  return inSigned(v, 8) ? 1 : full;
 }
 
 /** A displacement must fit the address size (64-bit addressing: a sign-extended 32-bit value). */
 function dispFits(v: bigint, asz: number): boolean {
-  if (asz === 8) return inSigned(v, 32);
-  const bits = asz * 8;
-  return v >= -(1n << BigInt(bits - 1)) && v < 1n << BigInt(bits);
+  return asz === 8 ? inSigned(v, 32) : fitsUnsigned(v, asz * 8);
 }

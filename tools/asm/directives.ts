@@ -10,21 +10,23 @@ import { fail, type Loc } from './errors.js';
 import { Cursor, show, type Expr } from './expr.js';
 import type { Assembler } from './assembler.js';
 import { defaultFlags } from './assembler.js';
+import { putLE } from './encode.js';
+import { fitsUnsigned } from './match.js';
 import type { SectionFlags, Section } from './sections.js';
 
 type Handler = (a: Assembler, c: Cursor) => void;
 
-const DATA_SIZES: Record<string, number> = {
+const DATA_SIZES = new Map(Object.entries({
   '.byte': 1, '.word': 2, '.short': 2, '.hword': 2, '.value': 2, '.2byte': 2,
   '.long': 4, '.int': 4, '.4byte': 4, '.quad': 8, '.8byte': 8,
-};
+}));
 
 const previous = new WeakMap<Assembler, Section>();
 
 export function directive(a: Assembler, name: string, c: Cursor): void {
-  const size = DATA_SIZES[name];
+  const size = DATA_SIZES.get(name);
   if (size !== undefined) { data(a, c, size); return; }
-  const h = HANDLERS[name];
+  const h = HANDLERS.get(name);
   if (h === undefined) fail(c.loc, `unknown directive '${name}'`);
   h(a, c);
 }
@@ -54,12 +56,11 @@ function known(a: Assembler, c: Cursor, e: Expr | undefined, what: string, dflt?
 function emitValue(a: Assembler, loc: Loc, e: Expr, size: number): void {
   const expr = a.bindDot(e);
   const value = a.valueOf(expr);
-  const bits = BigInt(size * 8);
-  if (value !== undefined && size < 8 && (value < -(1n << (bits - 1n)) || value >= 1n << bits)) fail(loc, `value ${value} does not fit ${size * 8} bits`);
-  const bytes: number[] = [];
-  const v = value ?? 0n;
-  for (let k = 0; k < size; k++) bytes.push(Number((v >> BigInt(8 * k)) & 0xffn));
-  a.section.emit(loc, bytes, value === undefined ? [{ at: 0, field: { expr, size, signed: false }, pcrel: false, toEnd: size }] : []);
+  if (value !== undefined && !fitsUnsigned(value, size * 8)) fail(loc, `value ${value} does not fit ${size * 8} bits`);
+  const item = a.section.tail(loc);
+  const at = item.bytes.length;
+  putLE(item.bytes, at, value ?? 0n, size);
+  if (value === undefined) item.fixups.push({ at, field: { expr, size, signed: false }, pcrel: false, toEnd: size, branch: false, loc, mode: a.mode });
 }
 
 function data(a: Assembler, c: Cursor, size: number): void {
@@ -212,7 +213,7 @@ function code(mode: 16 | 32 | 64): Handler {
 
 const ignore: Handler = () => {};
 
-const HANDLERS: Record<string, Handler> = {
+const HANDLERS = new Map(Object.entries<Handler>({
   '.ascii': strings(false), '.asciz': strings(true), '.string': strings(true),
   '.float': floats(4), '.single': floats(4), '.double': floats(8),
   '.align': align(false), '.balign': align(false), '.p2align': align(true),
@@ -250,4 +251,4 @@ const HANDLERS: Record<string, Handler> = {
   '.intel_syntax': (_a, c) => { if (c.isId('prefix')) fail(c.loc, 'only .intel_syntax noprefix is supported'); },
   '.att_syntax': (_a, c) => fail(c.loc, 'AT&T syntax is not supported: this assembler reads Intel syntax'),
   '.file': ignore, '.ident': ignore,
-};
+}));

@@ -21,11 +21,11 @@ export interface Fixup {
   /** Bytes from the field's start to the end of the instruction. */
   toEnd: number;
   /** A branch displacement (jmp, jcc, call, loop): an object file relocates it as a branch (PLT32). */
-  branch?: boolean;
-  /** The statement it came from (set when the bytes join a section). */
-  loc?: Loc;
+  branch: boolean;
+  /** The statement it came from. */
+  loc: Loc;
   /** The code size where it was written (.code16/32/64). */
-  mode?: number;
+  mode: number;
 }
 
 export interface Encoded { bytes: number[]; fixups: Fixup[] }
@@ -49,10 +49,10 @@ export function mergePrefixes(p: Plan, x: Prefixes): Prefixes | string {
   return out;
 }
 
-export function encode(p: Plan, x: Prefixes = {}): Encoded {
+/** Appends the instruction's bytes to `out` and its fixups, with offsets in `out`, to `fixups`. */
+export function encode(p: Plan, x: Prefixes, loc: Loc, mode: number, out: number[], fixups: Fixup[]): void {
   const row = p.row;
-  const out: number[] = [];
-  const fixups: Fixup[] = [];
+  const first = fixups.length;
   if (p.form.wait) out.push(0x9b);
   if (p.seg || x.seg !== undefined) out.push(p.seg || x.seg!);
   if (p.p67 || x.addr !== undefined) out.push(0x67);
@@ -65,29 +65,40 @@ export function encode(p: Plan, x: Prefixes = {}): Encoded {
   else if (row.map === 2) out.push(0x0f, 0x38);
   else if (row.map === 3) out.push(0x0f, 0x3a);
   out.push(row.opcode);
-  const fields: { f: ValueField; pcrel: boolean; branch?: boolean }[] = [];
   if (row.hasModrm) {
     const reg = row.digit ?? (p.reg >= 0 ? p.reg & 7 : 0);
     if (p.mem !== undefined) {
       const m = p.mem;
       out.push((m.mod << 6) | (reg << 3) | m.rm);
       if (m.sib !== undefined) out.push(m.sib);
-      if (m.disp !== undefined) fields.push({ f: m.disp, pcrel: m.rip && m.disp.value === undefined });
+      if (m.disp !== undefined) field(out, fixups, m.disp, m.rip && m.disp.value === undefined, false, loc, mode);
     } else {
       const rm = row.rm ?? (p.rmReg >= 0 ? p.rmReg & 7 : 0);
       out.push(0xc0 | (reg << 3) | rm);
     }
   }
-  for (const f of p.imms) fields.push({ f, pcrel: false });
-  if (p.rel !== undefined) fields.push({ f: p.rel, pcrel: true, branch: true });
-  const at: number[] = [];
-  for (const { f } of fields) {
-    at.push(out.length);
-    const v = f.value ?? 0n;
-    for (let k = 0; k < f.size; k++) out.push(Number((v >> BigInt(8 * k)) & 0xffn));
+  for (const f of p.imms) field(out, fixups, f, false, false, loc, mode);
+  if (p.rel !== undefined) field(out, fixups, p.rel, true, true, loc, mode);
+  for (let k = first; k < fixups.length; k++) fixups[k].toEnd = out.length - fixups[k].at;
+}
+
+/** Appends a field's bytes (0 while its value is not known, or PC-relative) and the fixup that will fill them. */
+function field(out: number[], fixups: Fixup[], f: ValueField, pcrel: boolean, branch: boolean, loc: Loc, mode: number): void {
+  const at = out.length;
+  putLE(out, at, f.value ?? 0n, f.size);
+  if (f.value === undefined || pcrel) fixups.push({ at, field: f, pcrel, toEnd: 0, branch, loc, mode });
+}
+
+const MIN_I32 = -(1n << 31n), MAX_U32 = (1n << 32n) - 1n;
+
+/** Stores the `size` low bytes of `v`, little-endian, at `at` (a number[] grows). */
+export function putLE(out: number[] | Uint8Array, at: number, v: bigint, size: number): void {
+  // Nearly every value fits 32 bits: Number arithmetic then, not a BigInt shift per byte.
+  if (v >= MIN_I32 && v <= MAX_U32) {
+    const fill = v < 0n ? 0xff : 0;
+    let w = Number(v);
+    for (let k = 0; k < size; k++) { out[at + k] = k < 4 ? w & 0xff : fill; w >>= 8; }
+    return;
   }
-  fields.forEach(({ f, pcrel, branch }, k) => {
-    if (f.value === undefined || pcrel) fixups.push({ at: at[k], field: f, pcrel, toEnd: out.length - at[k], branch });
-  });
-  return { bytes: out, fixups };
+  for (let k = 0; k < size; k++) out[at + k] = Number((v >> BigInt(8 * k)) & 0xffn);
 }

@@ -14,18 +14,64 @@ export type Token =
   | { t: 'local'; n: string; dir: 'b' | 'f' }
   | { t: 'op'; v: string };
 
-export interface Statement { loc: Loc; tokens: Token[] }
+/**
+ * A statement's tokens; for a line that holds one statement and nothing else
+ * (no comment, string or `;`), also the line's text, lexed only when the
+ * tokens are asked for: the assembler may know the statement by its text.
+ */
+export class Statement {
+  private lexed: Token[] | undefined;
+  constructor(readonly loc: Loc, readonly text: string | undefined, tokens?: Token[]) {
+    this.lexed = tokens;
+  }
+
+  get tokens(): Token[] {
+    return (this.lexed ??= tokenize(this.text!, this.loc));
+  }
+}
 
 const OPS = ['<<', '>>', '==', '!=', '<=', '>=', '&&', '||', '<>'];
+const PUNCTUATION = '+-*/%&|^~!()[],:=<>{}';
 
-export function lex(source: string, file: string): Statement[] {
-  const out: Statement[] = [];
+/** Character classes by code: what starts a name, what continues a name, a number, a decimal digit. */
+const NAME_START = 1, NAME = 2, WORD = 4, DIGIT = 8;
+const CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  const letter = /[A-Za-z_]/.test(ch), digit = /[0-9]/.test(ch);
+  CLASS[c] = (letter || '.$@'.includes(ch) ? NAME_START : 0) | (letter || digit || '.$@'.includes(ch) ? NAME : 0) |
+    (letter || digit ? WORD : 0) | (digit ? DIGIT : 0);
+}
+const is = (text: string, p: number, cls: number): boolean => {
+  const c = text.charCodeAt(p);
+  return c < 128 && (CLASS[c] & cls) !== 0;
+};
+const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\f';
+
+/** What makes a line more than one plain statement: a comment, a string or character, a `;`. */
+const NOT_PLAIN = /[;#"']|\/\*/;
+/** Anything but the blanks the lexer skips. */
+const NOT_BLANK = /[^ \t\r\f]/;
+
+/**
+ * The statements of `source` in order, lexed as they are asked for: tokens of
+ * one statement are garbage once it is assembled, instead of all of them
+ * living as long as the whole source.
+ */
+export function* lex(source: string, file: string): Generator<Statement> {
   let inComment = false;
-  source.split('\n').forEach((text, k) => {
-    const loc = { file, line: k + 1 };
+  for (let start = 0, line = 1; start <= source.length; line++) {
+    let stop = source.indexOf('\n', start);
+    if (stop < 0) stop = source.length;
+    const text = source.slice(start, stop);
+    start = stop + 1;
+    const loc = { file, line };
+    if (!inComment && !NOT_PLAIN.test(text)) {
+      if (NOT_BLANK.test(text)) yield new Statement(loc, text);
+      continue;
+    }
     let tokens: Token[] = [];
     let p = 0;
-    const flush = (): void => { if (tokens.length > 0) out.push({ loc, tokens }); tokens = []; };
     while (p < text.length) {
       if (inComment) {
         const end = text.indexOf('*/', p);
@@ -35,10 +81,14 @@ export function lex(source: string, file: string): Statement[] {
         continue;
       }
       const c = text[p];
-      if (c === ' ' || c === '\t' || c === '\r' || c === '\f') { p++; continue; }
+      if (isSpace(c)) { p++; continue; }
       if (c === '#') break;
       if (c === '/' && text[p + 1] === '*') { inComment = true; p += 2; continue; }
-      if (c === ';') { flush(); p++; continue; }
+      if (c === ';') {
+        if (tokens.length > 0) { yield new Statement(loc, undefined, tokens); tokens = []; }
+        p++;
+        continue;
+      }
       if (c === '"') { const [bytes, end] = readString(text, p + 1, loc); tokens.push({ t: 'str', v: bytes }); p = end; continue; }
       if (c === "'") {
         // 'c' or GNU's 'c (no closing quote); \-escapes as in strings.
@@ -47,21 +97,45 @@ export function lex(source: string, file: string): Statement[] {
         p = end;
         continue;
       }
-      const word = /^[A-Za-z_.$@][\w.$@]*/.exec(text.slice(p));
-      if (word) { tokens.push({ t: 'id', v: word[0] }); p += word[0].length; continue; }
-      const num = /^[0-9][\w]*/.exec(text.slice(p));
-      if (num) { tokens.push(readNumber(num[0], loc)); p += num[0].length; continue; }
-      const two = text.slice(p, p + 2);
-      if (OPS.includes(two)) { tokens.push({ t: 'op', v: two }); p += 2; continue; }
-      if ('+-*/%&|^~!()[],:=<>{}'.includes(c)) { tokens.push({ t: 'op', v: c }); p++; continue; }
-      fail(loc, `unexpected character '${c}'`);
+      p = token(text, p, loc, tokens);
     }
-    flush();
-  });
-  return out;
+    if (tokens.length > 0) yield new Statement(loc, undefined, tokens);
+  }
+}
+
+/** The tokens of a plain line (see NOT_PLAIN). */
+function tokenize(text: string, loc: Loc): Token[] {
+  const tokens: Token[] = [];
+  for (let p = 0; p < text.length;) {
+    if (isSpace(text[p])) p++;
+    else p = token(text, p, loc, tokens);
+  }
+  return tokens;
+}
+
+/** Reads the name, number or operator at text[p] into `out`; returns where it ends. */
+function token(text: string, p: number, loc: Loc, out: Token[]): number {
+  const from = p;
+  if (is(text, p, NAME_START)) {
+    while (++p < text.length && is(text, p, NAME));
+    out.push({ t: 'id', v: text.slice(from, p) });
+    return p;
+  }
+  if (is(text, p, DIGIT)) {
+    while (++p < text.length && is(text, p, WORD));
+    out.push(readNumber(text.slice(from, p), loc));
+    return p;
+  }
+  const two = text.slice(p, p + 2);
+  if (OPS.includes(two)) { out.push({ t: 'op', v: two }); return p + 2; }
+  const c = text[p];
+  if (PUNCTUATION.includes(c)) { out.push({ t: 'op', v: c }); return p + 1; }
+  fail(loc, `unexpected character '${c}'`);
 }
 
 function readNumber(s: string, loc: Loc): Token {
+  // Plain decimal, the usual case, without the patterns below.
+  if ((s.charCodeAt(0) !== 0x30 || s.length === 1) && allDigits(s)) return { t: 'num', v: BigInt(s) };
   const lower = s.toLowerCase();
   let m: RegExpExecArray | null;
   if ((m = /^0x([0-9a-f]+)$/.exec(lower))) return { t: 'num', v: BigInt('0x' + m[1]) };
@@ -71,6 +145,11 @@ function readNumber(s: string, loc: Loc): Token {
   if (/^0[0-7]+$/.test(lower)) return { t: 'num', v: BigInt('0o' + lower.slice(1)) };
   if (/^[0-9]+$/.test(lower)) return { t: 'num', v: BigInt(lower) };
   fail(loc, `bad number '${s}'`);
+}
+
+function allDigits(s: string): boolean {
+  for (let k = 0; k < s.length; k++) if (!is(s, k, DIGIT)) return false;
+  return true;
 }
 
 const ESCAPES: Record<string, number> = { n: 10, t: 9, r: 13, b: 8, f: 12, v: 11, a: 7, '\\': 92, '"': 34, "'": 39 };

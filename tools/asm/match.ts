@@ -13,6 +13,12 @@
  *   - REX only when a register, REX.W or a byte register needs it; 66 and 67
  *     only when the operand or address size differs from the mode's.
  * Memory operands are laid out in address.ts.
+ *
+ * Fitting is the costly part, and most rows of a mnemonic cannot take the
+ * operands at all (mov: 32 rows, 79 row and prefix choices): what each row
+ * accepts is read from the table once, as bits per operand string, and only
+ * the rows whose bits admit the operands' kinds are fitted; which rows those
+ * are is remembered per mnemonic, mode and sequence of operand kinds.
  */
 import type { OpRow } from '../../emu/cpu/table.js';
 import { fail, type Loc } from './errors.js';
@@ -72,8 +78,6 @@ export interface Request {
   valueOf: ValueOf;
   /** A bare expression that is a symbol's address (±constant), which Intel syntax reads as memory. */
   isAddress: (e: Expr) => boolean;
-  /** The mnemonic has branch forms: a bare expression is a branch target, never memory. */
-  branch: boolean;
   /** The address size an addr16/addr32 prefix word asks for, if any. */
   asz?: number;
   loc: Loc;
@@ -109,28 +113,230 @@ function operandSize(row: OpRow, mode: Mode, v: Variant): number {
   return (mode === 32) !== v.p66 ? 4 : 2;
 }
 
+/**
+ * Operand kinds as bits: a general register by size, other registers by
+ * class, memory by PTR size, immediates (with a PTR size or not), far
+ * pointers, branch targets. A row whose operand string accepts none of an
+ * operand's bits cannot take it, which rules out most rows without fitting
+ * them (see Candidate). Registers also have a bit for their number's low
+ * three bits, for the rows that name one register (eAX, CL) or encode it in
+ * the opcode (b8+r).
+ */
+const GPR_BITS: Record<number, number> = { 1: 1 << 0, 2: 1 << 1, 4: 1 << 2, 8: 1 << 3 };
+const ALL_GPR = 0xf;
+const regBit = (cls: RegClass): number => 1 << (3 + cls);
+const MEM_BITS: Record<number, number> = { 1: 1 << 12, 2: 1 << 13, 4: 1 << 14, 6: 1 << 15, 8: 1 << 16, 10: 1 << 17, 16: 1 << 18 };
+const MEM_UNSIZED = 1 << 11, MEM_OTHER = 1 << 19, ALL_MEM = 0xff800, SIZED_MEM = ALL_MEM & ~MEM_UNSIZED;
+const IMM = 1 << 20, SIZED_IMM = 1 << 21, FAR = 1 << 22, REL = 1 << 23;
+const ALL_NUMS = 0xff;
+
+const memBit = (size: number | undefined): number => (size === undefined ? MEM_UNSIZED : MEM_BITS[size] ?? MEM_OTHER);
+
+/** The memory size a row reads for operand string `s` at operand size `osz`; undefined if it takes no memory. */
+function memSizeOf(s: Spec, osz: number): { size: number; dependent: boolean } | undefined {
+  if (s.memBySize !== undefined) {
+    const letter = s.memBySize[osz === 2 ? 0 : osz === 4 ? 1 : 2];
+    return { size: sizeOf(letter, osz), dependent: true };
+  }
+  if (s.memSize === undefined) return undefined;
+  return { size: sizeOf(s.memSize, osz), dependent: OSZ_DEPENDENT.has(s.memSize) };
+}
+
+/**
+ * What the Fitter could accept for operand string `s` (k-th of the row) at
+ * operand size `osz`, always a superset: `kinds`, the register numbers
+ * (`nums`, low three bits), and the kinds that would fix the operand size
+ * (`fixing`: a register or a PTR size where the size letter depends on it).
+ */
+function specBits(row: OpRow, s: Spec, k: number, osz: number): { kinds: number; nums: number; fixing: number } {
+  let kinds = 0, nums = ALL_NUMS, fixing = 0;
+  const dependent = (letter: string | undefined): boolean => letter !== undefined && OSZ_DEPENDENT.has(letter);
+  if (s.fixed !== undefined) {
+    const f = s.fixed;
+    kinds |= f.cls !== RegClass.Gpr ? regBit(f.cls) : f.size === '' ? ALL_GPR : GPR_BITS[sizeOf(f.size, osz)] ?? 0;
+    nums = 1 << (f.num & 7);
+    if (f.cls === RegClass.Gpr && dependent(f.size)) fixing |= ALL_GPR;
+  } else if (s.cls !== undefined && (s.field === Field.Reg || s.field === Field.Rm || s.field === Field.Opcode)) {
+    if (s.cls !== RegClass.Gpr) kinds |= regBit(s.cls);
+    else if (s.regSize === 'v' && s.memSize === 'w') {
+      kinds |= GPR_BITS[2] | GPR_BITS[4] | GPR_BITS[8];
+      if (k === 0) fixing |= ALL_GPR;
+    } else {
+      kinds |= s.regSize === undefined || s.regSize === '' ? ALL_GPR : GPR_BITS[sizeOf(s.regSize, osz)] ?? 0;
+      if (dependent(s.regSize)) fixing |= ALL_GPR;
+    }
+    if (s.field === Field.Opcode) nums = 1 << (row.opcode & 7);
+  }
+  const want = memSizeOf(s, osz);
+  const memField = s.field === Field.StrSrc || s.field === Field.StrDst || s.field === Field.Moffs ||
+    (s.field === Field.Rm && row.mod !== 'reg' && row.rm === undefined);
+  if (want !== undefined && memField) {
+    kinds |= want.size === 0 ? ALL_MEM : MEM_UNSIZED | memBit(want.size);
+    if (want.dependent) fixing |= SIZED_MEM;
+  }
+  if (s.one || s.field === Field.Imm) kinds |= IMM | SIZED_IMM;
+  if (s.field === Field.Imm) fixing |= SIZED_IMM;
+  if (s.field === Field.Far) kinds |= FAR;
+  if (s.field === Field.Rel) kinds |= REL;
+  return { kinds, nums, fixing };
+}
+
+/**
+ * A row at one prefix choice the mode allows, or (`invalid`) a row the mode
+ * rules out, kept for the error message. Per operand string, the specBits;
+ * `kinds` is null for a string instruction spelled without operands.
+ * `needsFixing`: a 66 or REX.W variant, which fits only if an operand fixes
+ * the operand size (else the size is the mode's: push 1, jmp label).
+ */
+interface Candidate {
+  form: Form; v: Variant; osz: number;
+  kinds: number[] | null; nums: number[]; fixing: number[]; needsFixing: boolean;
+  invalid?: string;
+}
+
+/**
+ * The candidates plausible for operands of given kinds, found once per
+ * sequence of Fact codes (kind and number bits): a tree with one level per operand.
+ */
+interface Survivors { next: Map<number, Survivors>; list?: Candidate[] }
+
+interface Prepared {
+  /** By mode: 16, 32, 64. */
+  byMode: ({ all: Candidate[]; survivors: Survivors } | undefined)[];
+  /** The mnemonic has branch forms: a bare expression is a branch target, never memory. */
+  branch: boolean;
+}
+
+/** What each form list needs per mode, derived from the table once: formsOf returns one array per mnemonic. */
+const prepared = new WeakMap<Form[], Prepared>();
+
+function prepare(forms: Form[]): Prepared {
+  let p = prepared.get(forms);
+  if (p === undefined) {
+    p = { byMode: [], branch: forms.some((f) => rowSpecs(f.row).some((s) => s.field === Field.Rel)) };
+    prepared.set(forms, p);
+  }
+  return p;
+}
+
+/** The mnemonic has branch forms: a bare expression operand is a branch target, not evaluated while matching. */
+export function isBranch(forms: Form[]): boolean {
+  return prepare(forms).branch;
+}
+
+function candidates(p: Prepared, forms: Form[], mode: Mode): { all: Candidate[]; survivors: Survivors } {
+  const slot = mode === 16 ? 0 : mode === 32 ? 1 : 2;
+  let c = p.byMode[slot];
+  if (c === undefined) p.byMode[slot] = c = { all: candidatesFor(forms, mode), survivors: { next: new Map() } };
+  return c;
+}
+
+function candidatesFor(forms: Form[], mode: Mode): Candidate[] {
+  const out: Candidate[] = [];
+  const invalid = (form: Form, why: string): Candidate =>
+    ({ form, v: NO_PREFIX, osz: 0, kinds: null, nums: [], fixing: [], needsFixing: false, invalid: `${form.row.mn.split('|')[0]} ${why}` });
+  for (const form of forms) {
+    const row = form.row;
+    if (row.mode === 'i64' && mode === 64) { out.push(invalid(form, 'is not valid in 64-bit mode')); continue; }
+    if (row.mode === 'o64' && mode !== 64) { out.push(invalid(form, 'is valid only in 64-bit mode')); continue; }
+    for (const v of variants(row, mode)) {
+      const osz = operandSize(row, mode, v);
+      if (form.osz !== undefined && !form.osz.includes(fixed64(row, mode) ? 8 : osz)) continue;
+      if (form.asz !== undefined && !(mode === 64 ? [4, 8] : [2, 4]).includes(form.asz)) continue;
+      const bits = rowSpecs(row).map((s, k) => specBits(row, s, k, osz));
+      out.push({
+        form, v, osz, kinds: form.implicit ? null : bits.map((b) => b.kinds), nums: bits.map((b) => b.nums), fixing: bits.map((b) => b.fixing),
+        needsFixing: (v.p66 || v.rexW) && form.osz === undefined,
+      });
+    }
+  }
+  return out;
+}
+
+/** The candidates plausible for `facts`, in table order. */
+function survivors(c: { all: Candidate[]; survivors: Survivors }, facts: Fact[]): Candidate[] {
+  let node = c.survivors;
+  for (const f of facts) {
+    const code = f.kind + f.num * 2 ** 24;
+    let next = node.next.get(code);
+    if (next === undefined) node.next.set(code, (next = { next: new Map() }));
+    node = next;
+  }
+  return (node.list ??= c.all.filter((x) => x.invalid === undefined && plausible(x, facts)));
+}
+
+const NO_PREFIX: Variant = { p66: false, rexW: false };
+
+/** Can candidate `c` take operands of these kinds (only their kind and num bits count)? False only where the Fitter would refuse them too. */
+function plausible(c: Candidate, facts: Fact[]): boolean {
+  if (c.kinds === null) return facts.length === 0;
+  const n = c.kinds.length;
+  // Fewer operands than operand strings: the Fitter works out which ones were left implicit.
+  if (facts.length !== n) return facts.length < n;
+  let fixed = !c.needsFixing;
+  for (let k = 0; k < n; k++) {
+    const f = facts[k];
+    if ((c.kinds[k] & f.kind) === 0 || (c.nums[k] & f.num) === 0) return false;
+    if ((c.fixing[k] & f.kind) !== 0) fixed = true;
+  }
+  return fixed;
+}
+
+/**
+ * An operand with what every row asks of it, worked out once: its kind and
+ * number bits and the value of its expression (in operand order, as fitting
+ * the rows one after another would first evaluate them).
+ */
+interface Fact {
+  op: Operand;
+  kind: number;
+  num: number;
+  /** An immediate's value, a memory operand's displacement (0 when none), a bare expression's; undefined if not known yet. */
+  value?: bigint;
+  /** A bare expression read as memory (a symbol's address), and as that operand. */
+  mem?: MemOperand;
+}
+
+function factOf(op: Operand, req: Request, branch: boolean): Fact {
+  switch (op.k) {
+    case 'reg': return { op, kind: op.reg.cls === RegClass.Gpr ? GPR_BITS[op.reg.size] ?? 0 : regBit(op.reg.cls), num: 1 << (op.reg.num & 7) };
+    case 'mem': return { op, kind: memBit(op.size), num: ALL_NUMS, value: op.disp === undefined ? 0n : req.valueOf(op.disp) };
+    case 'imm': return { op, kind: op.size === undefined ? IMM : SIZED_IMM, num: ALL_NUMS, value: req.valueOf(op.expr) };
+    case 'far': return { op, kind: FAR, num: ALL_NUMS };
+    case 'bare': {
+      if (branch) return { op, kind: REL, num: ALL_NUMS };
+      if (req.isAddress(op.expr)) return { op, kind: REL | MEM_UNSIZED, num: ALL_NUMS, value: req.valueOf(op.expr), mem: { k: 'mem', scale: 1, disp: op.expr } };
+      return { op, kind: REL | IMM, num: ALL_NUMS, value: req.valueOf(op.expr) };
+    }
+  }
+}
+
 /** GNU as takes the two operands of these in either order (its templates list both). */
 const SYMMETRIC = new Set(['xchg', 'test']);
 
-export function match(req: Request): MatchResult {
+/**
+ * Every plan for the request. Rows that cannot take the operands' kinds are
+ * skipped unless `all`, which fits every row to find the most telling reason
+ * for an error message; the plans and `ambiguous` are the same either way.
+ */
+export function match(req: Request, all = false): MatchResult {
   const result: MatchResult = { plans: [], ambiguous: false };
-  matchOrder(req, result);
+  const p = prepare(req.forms);
+  const c = candidates(p, req.forms, req.mode);
+  const facts = req.operands.map((op) => factOf(op, req, p.branch));
+  matchOrder(req, all ? c.all : survivors(c, facts), facts, p.branch, result);
   // The written order first, so that on a tie it wins (xchg ebx, ecx is 87 cb).
-  if (req.operands.length === 2 && SYMMETRIC.has(req.mnemonic)) matchOrder({ ...req, operands: [req.operands[1], req.operands[0]] }, result);
+  if (facts.length === 2 && SYMMETRIC.has(req.mnemonic)) {
+    const swapped = [facts[1], facts[0]];
+    matchOrder(req, all ? c.all : survivors(c, swapped), swapped, p.branch, result);
+  }
   return result;
 }
 
-function matchOrder(req: Request, result: MatchResult): void {
-  for (const form of req.forms) {
-    const row = form.row;
-    if (row.mode === 'i64' && req.mode === 64) { noteReason(result, `${row.mn.split('|')[0]} is not valid in 64-bit mode`, 0); continue; }
-    if (row.mode === 'o64' && req.mode !== 64) { noteReason(result, `${row.mn.split('|')[0]} is valid only in 64-bit mode`, 0); continue; }
-    for (const v of variants(row, req.mode)) {
-      const osz = operandSize(row, req.mode, v);
-      if (form.osz !== undefined && !form.osz.includes(fixed64(row, req.mode) ? 8 : osz)) continue;
-      if (form.asz !== undefined && !(req.mode === 64 ? [4, 8] : [2, 4]).includes(form.asz)) continue;
-      new Fitter(req, form, v, osz, result).run();
-    }
+function matchOrder(req: Request, list: Candidate[], facts: Fact[], branch: boolean, result: MatchResult): void {
+  for (const c of list) {
+    if (c.invalid !== undefined) noteReason(result, c.invalid, 0);
+    else new Fitter(req, c.form, c.v, c.osz, result, facts, branch).run();
   }
 }
 
@@ -151,7 +357,7 @@ class Fitter {
   private pendingGuess?: { size: number; dependent: boolean; far: boolean };
 
   constructor(private readonly req: Request, private readonly form: Form, private readonly v: Variant,
-    private readonly osz: number, private readonly result: MatchResult) {
+    private readonly osz: number, private readonly result: MatchResult, private readonly facts: Fact[], private readonly branch: boolean) {
     this.row = form.row;
     this.determined = form.osz !== undefined || ((this.row.size === 'd64' || this.row.size === 'f64') && !v.p66 && !v.rexW);
     this.plan = {
@@ -170,14 +376,14 @@ class Fitter {
 
   run(): void {
     const specs = rowSpecs(this.row);
-    if (this.form.implicit && this.req.operands.length > 0) { this.no(`${this.row.mn} takes its operands written out, or none`); return; }
-    const ops = this.form.implicit ? this.impliedOperands(specs) : this.req.operands;
+    if (this.form.implicit && this.facts.length > 0) { this.no(`${this.row.mn} takes its operands written out, or none`); return; }
+    const ops = this.form.implicit ? this.impliedOperands(specs) : this.facts;
     const used = this.align(specs, ops);
     if (used === null) return;
     for (let k = 0; k < specs.length; k++) {
-      const op = used[k];
-      if (op === undefined) continue;
-      if (!this.fit(specs[k], op, k)) return;
+      const f = used[k];
+      if (f === undefined) continue;
+      if (!this.fit(specs[k], f, k)) return;
       this.depth++;
     }
     if (this.form.movabs && !this.isMovabs(specs)) return;
@@ -204,15 +410,15 @@ class Fitter {
    * Pairs operands with the row's operand strings. GNU as lets the implicit
    * ones go unwritten: the 1 of a shift, blendv's XMM0, the ST0 of x87 forms.
    */
-  private align(specs: Spec[], ops: Operand[]): (Operand | undefined)[] | null {
+  private align(specs: Spec[], ops: Fact[]): (Fact | undefined)[] | null {
     if (ops.length === specs.length) return ops;
     if (ops.length > specs.length) { this.no(`${this.row.mn.split('|')[0]} takes ${specs.length} operand${specs.length === 1 ? '' : 's'}`); return null; }
     const omissible = (s: Spec): boolean => s.one === true || s.fixed?.cls === RegClass.Xmm || s.fixed?.cls === RegClass.St;
-    const out: (Operand | undefined)[] = [];
+    const out: (Fact | undefined)[] = [];
     let k = 0;
     let missing = specs.length - ops.length;
     for (const s of specs) {
-      if (missing > 0 && omissible(s) && (k >= ops.length || !this.couldBe(s, ops[k]))) { out.push(undefined); missing--; continue; }
+      if (missing > 0 && omissible(s) && (k >= ops.length || !this.couldBe(s, ops[k].op))) { out.push(undefined); missing--; continue; }
       out.push(ops[k++]);
     }
     if (k !== ops.length || missing !== 0) { this.no(`${this.row.mn.split('|')[0]} takes ${specs.length} operands`); return null; }
@@ -225,7 +431,7 @@ class Fitter {
   }
 
   /** movsb, lodsq, nop, …: the operands the instruction implies, at the mode's address size. */
-  private impliedOperands(specs: Spec[]): Operand[] {
+  private impliedOperands(specs: Spec[]): Fact[] {
     const asz = this.req.asz ?? defaultAsz(this.req.mode);
     const names = asz === 8 ? ['rsi', 'rdi'] : asz === 4 ? ['esi', 'edi'] : ['si', 'di'];
     return specs.map((s): Operand => {
@@ -234,20 +440,21 @@ class Fitter {
       if (s.field === Field.Opcode) return { k: 'reg', reg: { name: '', cls: RegClass.Gpr, num: this.row.opcode & 7, size: sizeOf(s.regSize!, this.osz) } };
       const f = s.fixed!;
       return { k: 'reg', reg: { name: '', cls: f.cls, num: f.num, size: f.size === '' ? 0 : sizeOf(f.size, this.osz) } };
-    });
+    }).map((op) => factOf(op, this.req, this.branch));
   }
 
-  private fit(s: Spec, op: Operand, k: number): boolean {
+  private fit(s: Spec, f: Fact, k: number): boolean {
+    const op = f.op;
     switch (op.k) {
       case 'reg': return this.fitReg(s, op.reg, k);
-      case 'mem': return this.fitMem(s, op);
-      case 'imm': return this.fitImm(s, op.expr, op.size);
+      case 'mem': return this.fitMem(s, op, f.value);
+      case 'imm': return this.fitImm(s, op.expr, f.value, op.size);
       case 'far': return this.fitFar(s, op.sel, op.off);
       case 'bare': {
         if (s.field === Field.Rel) return this.fitRel(s, op.expr);
-        if (this.req.branch) return this.no('a branch target where the row wants another operand');
-        if (this.req.isAddress(op.expr)) return this.fitMem(s, { k: 'mem', scale: 1, disp: op.expr });
-        return this.fitImm(s, op.expr, undefined);
+        if (this.branch) return this.no('a branch target where the row wants another operand');
+        if (f.mem !== undefined) return this.fitMem(s, f.mem, f.value);
+        return this.fitImm(s, op.expr, f.value, undefined);
       }
     }
   }
@@ -294,18 +501,9 @@ class Fitter {
     return true;
   }
 
-  /** The memory size this row reads for operand string `s`. */
-  private memSizeOf(s: Spec): { size: number; dependent: boolean } | undefined {
-    if (s.memBySize !== undefined) {
-      const letter = s.memBySize[this.osz === 2 ? 0 : this.osz === 4 ? 1 : 2];
-      return { size: sizeOf(letter, this.osz), dependent: true };
-    }
-    if (s.memSize === undefined) return undefined;
-    return { size: sizeOf(s.memSize, this.osz), dependent: OSZ_DEPENDENT.has(s.memSize) };
-  }
-
-  private fitMem(s: Spec, m: MemOperand): boolean {
-    const want = this.memSizeOf(s);
+  /** `value`: the displacement's, 0 without one, undefined if not known yet. */
+  private fitMem(s: Spec, m: MemOperand, value: bigint | undefined): boolean {
+    const want = memSizeOf(s, this.osz);
     if (want === undefined) return this.no(`memory where the row wants ${s.text}`);
     if (m.size !== undefined) {
       if (want.size !== 0 && m.size !== want.size) return this.no(`a ${m.size}-byte memory operand where the row wants ${s.text}`, true);
@@ -320,7 +518,6 @@ class Fitter {
     if (s.field === Field.StrSrc || s.field === Field.StrDst) return this.fitString(s, m);
     if (s.field === Field.Moffs) {
       if (m.base !== undefined || m.index !== undefined || m.disp === undefined) return this.no('moffs needs an absolute address');
-      const value = this.req.valueOf(m.disp);
       if (value !== undefined && !fitsUnsigned(value, asz * 8)) return this.no('address out of range', true);
       p.imms.push({ expr: m.disp, value, size: asz, signed: false });
       p.seg = this.segPrefix(m.seg, false);
@@ -328,7 +525,7 @@ class Fitter {
     }
     if (s.field !== Field.Rm) return this.no(`memory where the row wants ${s.text}`);
     if (this.row.mod === 'reg' || this.row.rm !== undefined) return this.no(`memory where the row wants a register`);
-    const a = addressOf(m, asz, this.req.mode, this.req.valueOf);
+    const a = addressOf(m, value, asz, this.req.mode);
     if (typeof a === 'string') return this.no(a, true);
     p.mem = a;
     p.rexRXB |= a.rex;
@@ -360,8 +557,8 @@ class Fitter {
     return true;
   }
 
-  private fitImm(s: Spec, expr: Expr, size: number | undefined): boolean {
-    let value = this.req.valueOf(expr);
+  private fitImm(s: Spec, expr: Expr, known: bigint | undefined, size: number | undefined): boolean {
+    let value = known;
     // Outside 64-bit code GNU as reads 0x80000000..0xffffffff as the negative 32-bit values they are.
     if (value !== undefined && this.req.mode !== 64 && value >= 1n << 31n && value < 1n << 32n) value -= 1n << 32n;
     if (s.one) {
@@ -437,15 +634,18 @@ export function defaultAsz(mode: Mode): number {
   return mode === 64 ? 8 : mode === 32 ? 4 : 2;
 }
 
+/** 2**n for n up to 64, made once: range checks run for every immediate and displacement. */
+const POW2: bigint[] = Array.from({ length: 65 }, (_, n) => 1n << BigInt(n));
+const NEG_POW2: bigint[] = POW2.map((p) => -p);
+
 export function inSigned(v: bigint, bits: number): boolean {
-  const lim = 1n << BigInt(bits - 1);
-  return v >= -lim && v < lim;
+  return v >= NEG_POW2[bits - 1] && v < POW2[bits - 1];
 }
 
 /** A value that fits `bits` bits read either as signed or as unsigned. */
 export function fitsUnsigned(v: bigint, bits: number): boolean {
   if (bits >= 64) return true;
-  return v >= -(1n << BigInt(bits - 1)) && v < 1n << BigInt(bits);
+  return v >= NEG_POW2[bits - 1] && v < POW2[bits];
 }
 
 /** Bytes of a plan: prefixes, REX, opcode, ModRM, SIB, displacement, immediates. */
@@ -472,8 +672,6 @@ export function planLength(p: Plan): number {
  */
 export function best(plans: Plan[]): Plan | undefined {
   let out: Plan | undefined;
-  const sizePrefixes = (p: Plan): number => (p.p66 ? 1 : 0) + (p.rexW ? 1 : 0);
-  const immBytes = (p: Plan): number => p.imms.reduce((n, f) => n + f.size, 0);
   for (const p of plans) {
     if (out === undefined || p.len < out.len) { out = p; continue; }
     if (p.len > out.len) continue;
@@ -481,6 +679,14 @@ export function best(plans: Plan[]): Plan | undefined {
     if (d < 0 || (d === 0 && immBytes(p) < immBytes(out))) out = p;
   }
   return out;
+}
+
+const sizePrefixes = (p: Plan): number => (p.p66 ? 1 : 0) + (p.rexW ? 1 : 0);
+
+function immBytes(p: Plan): number {
+  let n = 0;
+  for (const f of p.imms) n += f.size;
+  return n;
 }
 
 export function noMatch(loc: Loc, mnemonic: string, r: MatchResult): never {

@@ -31,9 +31,9 @@ export type Operand =
   | { k: 'bare'; expr: Expr }
   | { k: 'far'; sel: Expr; off: Expr };
 
-export const PTR_SIZES: Record<string, number> = {
+const PTR_SIZES = new Map(Object.entries({
   byte: 1, word: 2, dword: 4, fword: 6, qword: 8, mmword: 8, tbyte: 10, oword: 16, xmmword: 16,
-};
+}));
 
 /** Splits the operand tokens at top-level commas and parses each. */
 export function parseOperands(c: Cursor, local: LocalRef): Operand[] {
@@ -62,10 +62,10 @@ function regAt(c: Cursor): Reg | undefined {
 }
 
 function parseOperand(c: Cursor, local: LocalRef): Operand {
-  let size: number | undefined;
   const first = c.peek();
-  if (first?.t === 'id' && first.v.toLowerCase() in PTR_SIZES && (c.isId('ptr', 1) || c.isOp('[', 1))) {
-    size = PTR_SIZES[first.v.toLowerCase()];
+  let size = first?.t === 'id' ? PTR_SIZES.get(first.v.toLowerCase()) : undefined;
+  if (size !== undefined && !(c.isId('ptr', 1) || c.isOp('[', 1))) size = undefined;
+  if (size !== undefined) {
     c.next();
     if (c.isId('ptr')) c.next();
   }

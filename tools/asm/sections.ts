@@ -16,9 +16,15 @@ import type { Mode } from './match.js';
 
 export interface SectionFlags { alloc: boolean; write: boolean; exec: boolean; nobits: boolean }
 
+export interface BytesItem { k: 'bytes'; loc: Loc; bytes: number[]; fixups: Fixup[]; offset: number }
+
 export type Item =
-  | { k: 'bytes'; loc: Loc; bytes: number[]; fixups: Fixup[]; offset: number }
-  /** jmp/jcc: the short form until layout finds the target out of reach. */
+  | BytesItem
+  /**
+   * jmp/jcc: the short form until layout finds the target out of reach. The
+   * forms are shared by the branches written the same way (assembler.ts,
+   * Repeatable): their fixups' loc is the first one's, the item's its own.
+   */
   | { k: 'branch'; loc: Loc; short: Encoded; long: Encoded; isLong: boolean; target: Expr; offset: number }
   /** Padding to a multiple of `align`; fill 'nop' pads code with GNU as's NOPs for `mode`. */
   | { k: 'align'; loc: Loc; align: number; fill: number | 'nop'; fillSize: number; max: number; mode: Mode; size: number; offset: number }
@@ -29,29 +35,35 @@ export class Section {
   align = 1;
   /** Parse-time frag bookkeeping (see the file comment). */
   frag = 0;
-  fragOffset = 0;
   /** After layout. */
   size = 0;
   constructor(readonly name: string, readonly flags: SectionFlags, readonly index: number) {}
 
-  /** Adds fixed bytes, merging with a preceding bytes item. */
-  emit(loc: Loc, bytes: ArrayLike<number>, fixups: Fixup[] = [], mode?: number): void {
-    let last = this.items.at(-1);
-    if (last === undefined || last.k !== 'bytes') {
-      last = { k: 'bytes', loc, bytes: [], fixups: [], offset: 0 };
-      this.items.push(last);
-    }
-    const base = last.bytes.length;
-    for (const f of fixups) last.fixups.push({ ...f, at: f.at + base, loc, mode });
-    for (let k = 0; k < bytes.length; k++) last.bytes.push(bytes[k]);
-    this.fragOffset += bytes.length;
+  /** Bytes since the start of the frag: a frag holds at most one bytes item, the last item. */
+  get fragOffset(): number {
+    const last = this.items.at(-1);
+    return last !== undefined && last.k === 'bytes' ? last.bytes.length : 0;
+  }
+
+  /** The item fixed bytes go to: the last one if it holds bytes, else a new one. Fixups' offsets count from its start. */
+  tail(loc: Loc): BytesItem {
+    const last = this.items.at(-1);
+    if (last !== undefined && last.k === 'bytes') return last;
+    const item: BytesItem = { k: 'bytes', loc, bytes: [], fixups: [], offset: 0 };
+    this.items.push(item);
+    return item;
+  }
+
+  /** Adds fixed bytes. */
+  emit(loc: Loc, bytes: ArrayLike<number>): void {
+    const item = this.tail(loc);
+    for (let k = 0; k < bytes.length; k++) item.bytes.push(bytes[k]);
   }
 
   /** Adds a variable-size item, which ends the current frag. */
   addVariable(item: Item): void {
     this.items.push(item);
     this.frag++;
-    this.fragOffset = 0;
   }
 }
 
