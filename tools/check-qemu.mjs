@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs the guest test programs (test/guest/bin/*.elf) on QEMU and compares their
 // serial transcripts with the committed goldens in test/guest/expected/; then
-// boots the AssemblyScript kernel (kernel/, built afresh) and checks its banners.
+// boots the AssemblyScript kernel (kernel/, built afresh) and checks its banners,
+// and boots the test kernels of test/fixtures/kernel on QEMU and under emu boot,
+// whose transcripts and exit statuses must be identical.
 //
 //   node tools/check-qemu.mjs [--update] [--verbose] [--qemu PATH] [NAME...]
 //
@@ -12,7 +14,7 @@
 // the goldens from this run (review the diff before committing). -cpu max: the
 // programs use 1 GiB pages, NX and SSE, which QEMU's default CPU model lacks
 // in part; nothing in a compared line depends on other CPUID bits.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,7 +51,10 @@ const runs = RUNS.filter((r) => names.length === 0 || names.includes(r.prog) || 
 // socket, so SeaBIOS's MP table lists one CPU and the kernel must find the rest in the ACPI MADT.
 const KERNEL_RUNS = [1, 4].map((smp) => ({ id: `kernel.smp${smp}`, smp }))
   .filter((r) => names.length === 0 || names.includes('kernel') || names.includes(r.id));
-if (runs.length + KERNEL_RUNS.length === 0) usage(`no run matches ${names.join(' ')}`);
+// Test kernels whose whole transcript and exit status must be the same on QEMU as under emu boot.
+const SAME_RUNS = [{ id: 'kernel.traps', src: 'test/fixtures/kernel/traps.ts', smp: 2 }]
+  .filter((r) => names.length === 0 || names.includes('kernel') || names.includes(r.id));
+if (runs.length + KERNEL_RUNS.length + SAME_RUNS.length === 0) usage(`no run matches ${names.join(' ')}`);
 
 const probe = await new Promise((resolve) => {
   const p = spawn(qemu, ['--version'], { stdio: 'ignore' });
@@ -162,6 +167,39 @@ for (const r of runs) {
   }
 }
 if (KERNEL_RUNS.length) await checkKernel();
+if (SAME_RUNS.length) await checkSame();
+
+/** Builds each SAME_RUNS kernel and boots it on QEMU and under emu boot: the transcripts and statuses must agree. */
+async function checkSame() {
+  const { buildElf } = await import('../dist/ts2elf.mjs');
+  for (const r of SAME_RUNS) {
+    const dir = mkdtempSync(join(tmpdir(), 'check-qemu-same-'));
+    const elf = join(dir, 'kernel.elf');
+    const problems = [];
+    let got = '';
+    try {
+      await buildElf(join(root, r.src), elf, { target: 'kernel' });
+      const res = await runQemu(['-machine', 'pc', '-smp', String(r.smp), '-nographic', '-net', 'none', '-no-reboot',
+        '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-kernel', elf], 30);
+      if (res.error) problems.push(`cannot run ${qemu}: ${res.error}`);
+      else {
+        got = transcript(res.stdout);
+        const emu = spawnSync(process.execPath, [join(root, 'bin/emu.mjs'), 'boot', '-kernel', elf, '-smp', String(r.smp)], { encoding: 'utf8' });
+        if (res.timedOut) problems.push('timed out after 30 s');
+        if (res.code !== emu.status) problems.push(`exit status ${res.code ?? res.signal} on QEMU, ${emu.status} under emu boot`);
+        if (got !== emu.stdout) problems.push('transcripts differ (emu boot expected, QEMU got):', ...diff(emu.stdout, got));
+      }
+    } catch (e) {
+      problems.push(`cannot build ${r.src}: ${e.message.split('\n')[0]} (npm run build first?)`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    if (problems.length === 0) { passed++; console.log(`ok   ${r.id}`); continue; }
+    failed++;
+    console.log(`FAIL ${r.id}`);
+    for (const p of problems) console.log(p.startsWith('    ') ? p : `    ${p}`);
+    if (verbose && got) console.log(got.replace(/^/gm, '    | '));
+  }
+}
 
 /** Builds kernel/main.ts with the bundled ts2elf (npm run build) and boots it on each KERNEL_RUNS. */
 async function checkKernel() {
