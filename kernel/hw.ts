@@ -58,6 +58,12 @@
 @external("hw", "rdtsc") export declare function rdtsc(): u64;
 // @ts-ignore: decorator
 @external("hw", "swapgs") export declare function swapgs(): void;
+/** RFLAGS, e.g. to assert that interrupts are off (bit 9, IF). */
+// @ts-ignore: decorator
+@external("hw", "read_rflags") export declare function read_rflags(): u64;
+/** A breakpoint: ktrap sees vector 3, and execution goes on after it when ktrap returns. */
+// @ts-ignore: decorator
+@external("hw", "int3") export declare function int3(): void;
 
 // The per-CPU area (GS-relative, raw offsets; layout in kernel/README.md).
 // @ts-ignore: decorator
@@ -86,3 +92,29 @@
 /** This CPU's index: 0 for the BSP, then the APs in the order they started. */
 // @ts-ignore: decorator
 @external("hw", "cpu_id") export declare function cpu_id(): u32;
+
+// Threads and trap frames (the records' layouts: tools/wasm2x64/README.md "hw intrinsics").
+
+/**
+ * Saves this thread (its stack limit, interrupt flag, rbp and where to go on, on its own stack)
+ * and stores its stack pointer at `save`; then resumes the thread whose stack pointer is `sp`,
+ * as saved by switch_to or made by stack_init. Returns when some thread switches back to the
+ * stack pointer stored at `save`. No register but rbp/rsp survives it; the compiler spills.
+ */
+// @ts-ignore: decorator
+@external("hw", "switch_to") export declare function switch_to(save: usize, sp: u64): void;
+/**
+ * Prepares the stack below `top` (aligned down to 16) for a new thread, and returns its stack
+ * pointer for switch_to. The thread runs `entry` (a function value's `index`, of type
+ * (arg: u32) => void; checked now, as an indirect call would be) with `arg`, with interrupts
+ * off and `limit` as its stack limit (leave 8 KiB below it for trap frames and ktrap); if the
+ * entry returns, the thread calls the exported kthread_exit().
+ */
+// @ts-ignore: decorator
+@external("hw", "stack_init") export declare function stack_init(top: u64, limit: u64, entry: u32, arg: u32): u64;
+/**
+ * Restores everything from the trap frame at `frame` (arch/x86_64/frame.ts; 256 bytes of xmm
+ * registers below it) and returns to its rip with iretq: into user mode if its cs says so.
+ */
+// @ts-ignore: decorator
+@external("hw", "trap_return") export declare function trap_return(frame: u64): void;

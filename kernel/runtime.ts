@@ -13,6 +13,8 @@ export const PERCPU_KERNEL_PART: u32 = 32;
 /** u32: the area's size. */
 export const PERCPU_SIZE: u32 = 36;
 export const PERCPU_STACK_TOP: u32 = 40;
+/** This CPU's TSS: RSP0 (the stack for traps from user mode) at +4, IST1..3 at +36. */
+export const PERCPU_TSS: u32 = 48;
 
 /** Boot information block offsets (u32 fields). */
 export const BOOT_IMAGE_START: usize = 0;

@@ -6,7 +6,9 @@
  * accesses, flags, halting); the ones that work in user mode (rdtsc, pause,
  * load/store at a mapped address, funcaddr) run in a linux-user ELF natively
  * and under `emu run`, where a timed memory.atomic.wait is seen to take its
- * time. Unknown intrinsics and wrong signatures are one-line errors.
+ * time. Unknown intrinsics and wrong signatures are one-line errors, and so
+ * are the ones that need the kernel runtime in the user target. Traps,
+ * threads and trap frames run in test/kernel-traps.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { F } from '../emu/cpu/flags.js';
@@ -14,11 +16,12 @@ import { Seg } from '../emu/cpu/regs.js';
 import type { Sandbox } from '../emu/cpu/sandbox.js';
 import { assemble } from '../tools/asm/index.js';
 import { UnsupportedError } from '../tools/wasm2x64/codegen/func.js';
-import { compileModule, type Extern, TypeIds } from '../tools/wasm2x64/codegen/module.js';
+import { compileModule, type Extern, type ModuleTarget, TypeIds } from '../tools/wasm2x64/codegen/module.js';
 import { runtime } from '../tools/wasm2x64/codegen/runtime.js';
 import { linuxElf, ORIGIN } from '../tools/wasm2x64/elf/writer.js';
 import { parseModule } from '../tools/wasm2x64/wasm/index.js';
 import { encodeModule, I32, I64, sleb, uleb } from '../tools/wasm2x64/wasm/builder.js';
+import { KERNEL_TARGET } from '../tools/wasm2x64/kernel.js';
 import { PAGE_TABLES, runAtCpl0 } from './wasm/cpu0.js';
 import { runElf } from './wasm/x64-executor.js';
 
@@ -29,10 +32,14 @@ const CONTRACT: [string, string, string][] = [
   ['read_cr0', '', 'l'], ['read_cr2', '', 'l'], ['read_cr3', '', 'l'], ['read_cr4', '', 'l'],
   ['write_cr0', 'l', ''], ['write_cr3', 'l', ''], ['write_cr4', 'l', ''], ['invlpg', 'l', ''],
   ['cli', '', ''], ['sti', '', ''], ['hlt', '', ''], ['sti_hlt', '', ''], ['pause', '', ''], ['rdtsc', '', 'l'], ['swapgs', '', ''],
+  ['read_rflags', '', 'l'], ['int3', '', ''],
   ['gs_load32', 'i', 'i'], ['gs_load64', 'i', 'l'], ['gs_store32', 'ii', ''], ['gs_store64', 'il', ''],
   ['load64', 'l', 'l'], ['store64', 'll', ''], ['load32', 'l', 'i'], ['store32', 'li', ''],
   ['funcaddr', 'i', 'l'], ['cpu_id', '', 'i'],
+  ['switch_to', 'il', ''], ['stack_init', 'llii', 'l'], ['trap_return', 'l', ''],
 ];
+/** Entries whose code jumps into the kernel runtime, refused in the user target. */
+const KERNEL_ONLY = ['stack_init', 'trap_return'];
 const T: Record<string, number> = { i: I32, l: I64 };
 const types = (p: string, r: string): [number[], number[]] => [[...p].map((x) => T[x]), [...r].map((x) => T[x])];
 const HW = (mod: string): Extern | null => (mod === 'hw' ? { kind: 'intrinsic' } : null);
@@ -64,11 +71,11 @@ function hwModule(names: string[], opts: { table?: boolean; memory?: boolean; ex
   });
 }
 
-const compile = (wasm: Uint8Array) => compileModule(parseModule(wasm), 'M_', HW, new TypeIds());
+const compile = (wasm: Uint8Array, target?: ModuleTarget) => compileModule(parseModule(wasm), 'M_', HW, new TypeIds(), target);
 
 describe('hw intrinsics compile inline', () => {
   const all = CONTRACT.map(([n]) => n);
-  const c = compile(hwModule(all, { table: true }));
+  const c = compile(hwModule(all, { table: true }), KERNEL_TARGET);
 
   it('with no call instruction, for every entry of the contract', () => {
     for (const [k, [name]] of CONTRACT.entries()) {
@@ -79,7 +86,9 @@ describe('hw intrinsics compile inline', () => {
   });
 
   it('into lines tools/asm assembles', () => {
-    const img = assemble(`.intel_syntax noprefix\n${runtime('__main')}\n  .text\n__main:\n  ret\n${c.text}\n  .data\n${c.data}\n`, { origin: ORIGIN });
+    // The kernel runtime's routines that stack_init and trap_return name.
+    const kernelRt = '__thread_start:\n__trap_exit:\n  ud2';
+    const img = assemble(`.intel_syntax noprefix\n${runtime('__main')}\n  .text\n__main:\n  ret\n${kernelRt}\n${c.text}\n  .data\n${c.data}\n`, { origin: ORIGIN });
     expect(img.bytes.length).toBeGreaterThan(0);
   });
 
@@ -98,6 +107,7 @@ describe('hw intrinsics compile inline', () => {
     expect(error(call('outb', 'i'))).toBe('func 1 (#1): import hw.outb: declared [i32] -> [], the intrinsic is [i32 i32] -> []');
     expect(error(call('funcaddr', 'i'))).toMatch(/^func 1 \(#1\): import hw\.funcaddr: declared/);
     expect(error(call('toString', ''))).toBe('func 1 (#1): import hw.toString: unknown intrinsic');
+    for (const n of KERNEL_ONLY) expect(error(hwModule([n], { table: true }))).toBe(`func 1 (#1): import hw.${n}: only in the kernel target`);
   });
 });
 
@@ -143,6 +153,11 @@ const CASES: Case[] = [
   { name: 'pause', check: () => {} },
   { name: 'rdtsc', check: (_, r) => expect(r).toBe(0x0123456789abcdefn) },
   {
+    // Flags no instruction of the function changes (the prologue's cmp sets the arithmetic ones).
+    name: 'read_rflags', setup: (s) => s.cpu.setFlags(s.cpu.getFlags() | F.IF | F.AC),
+    check: (_, r) => expect(Number(r) & (F.IF | F.AC | 2)).toBe(F.IF | F.AC | 2),
+  },
+  {
     name: 'swapgs', setup: (s) => { s.cpu.segBase[Seg.GS] = 0x1000; s.cpu.kernelGsBase = 0x2000; },
     check: (s) => expect([s.cpu.segBase[Seg.GS], s.cpu.kernelGsBase]).toEqual([0x2000, 0x1000]),
   },
@@ -162,8 +177,8 @@ const CASES: Case[] = [
 describe('hw intrinsics run at CPL 0 on the emulator CPU', () => {
   const names = CASES.map((k) => k.name);
   const c = compile(hwModule(names));
-  it('cover the contract (funcaddr needs an instantiated table: it runs in the ELF below)', () => {
-    expect([...names, 'funcaddr'].sort()).toEqual(CONTRACT.map(([n]) => n).sort());
+  it('cover the contract (funcaddr needs an instantiated table: it runs in the ELF below; traps and threads need a kernel)', () => {
+    expect([...names, 'funcaddr', 'int3', 'switch_to', 'stack_init', 'trap_return'].sort()).toEqual(CONTRACT.map(([n]) => n).sort());
   });
 
   for (const k of CASES) {

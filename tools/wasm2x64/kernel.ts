@@ -8,7 +8,10 @@
  * The module's contract: it imports nothing but `hw` intrinsics and exports
  * `kmain(multibootMagic: u32, multibootInfo: u32, bootInfo: u32)`, which the
  * BSP calls after instantiation, and optionally `apmain(cpu: u32)`, which
- * each application processor the kernel starts calls. Its linear memory is
+ * each application processor the kernel starts calls, `ktrap(frame: u32)`,
+ * which every interrupt and exception calls with its trap frame, and
+ * `kthread_exit()`, where a thread started by hw.stack_init goes when its
+ * entry returns. Its linear memory is
  * the direct map of physical memory from 0, unchecked; every mutable global
  * lives per CPU (README "Kernel target").
  */
@@ -36,6 +39,8 @@ export const KERNEL_TARGET: ModuleTarget = {
 const I32 = ValType.I32;
 const KMAIN: FuncType = { params: [I32, I32, I32], results: [] };
 const APMAIN: FuncType = { params: [I32], results: [] };
+const KTRAP: FuncType = { params: [I32], results: [] };
+const KTHREAD_EXIT: FuncType = { params: [], results: [] };
 const hex = (v: number): string => `0x${v.toString(16)}`;
 const alignUp = (v: number, a: number): number => Math.ceil(v / a) * a;
 
@@ -67,6 +72,8 @@ export function compileKernel(wasm: Uint8Array, opts: KernelOptions = {}): Uint8
   const kmain = entry('kmain', KMAIN);
   if (!kmain) throw new Error('the module exports no kmain function');
   const apmain = entry('apmain', APMAIN);
+  const ktrap = entry('ktrap', KTRAP);
+  const kthreadExit = entry('kthread_exit', KTHREAD_EXIT);
 
   const kernelPart = alignUp(Percpu.Globals + 8 * c.perCpuGlobals, 64);
   const tableBytes = alignUp(m.tables.reduce((n, t) => n + (t.import ? 0 : 8 * t.type.limits.min), 0), 8);
@@ -102,6 +109,19 @@ __module_ap:${apmain ? `
   call ${apmain}
   add rsp, 24` : ''}
   ret
+# __module_trap(rdi = trap frame): ktrap(frame), or the runtime's report of the vector.
+__module_trap:${ktrap ? `
+  sub rsp, 24
+  mov qword ptr [rsp], rdi
+  call ${ktrap}
+  add rsp, 24
+  ret` : `
+  jmp __exception`}
+# A thread's entry returned: kthread_exit(), which should not return.
+__module_thread_exit:${kthreadExit ? `
+  call ${kthreadExit}` : ''}
+  lea rsi, [rip+__s_thread_end]
+  jmp __thread_end
 ${c.text}
 __code_end:
 
@@ -115,6 +135,7 @@ ${defined.map((f) => `  .quad M0_f${f.index}, ${f.index}`).join('\n')}
   .quad ${c.instantiate}, -1
 __fn_addrs_end:
 ${names.join('\n')}
+__s_thread_end: .asciz "${kthreadExit ? ' returned, and so did kthread_exit' : ' returned, and the module exports no kthread_exit'}"
 `;
   const img = assemble(src, { mode: 32, origin: KERNEL_LOAD, file: 'kernel.s' });
   const label = /^M0_f(\d+)$/;

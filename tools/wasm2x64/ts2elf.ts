@@ -19,11 +19,14 @@ export const TARGETS: readonly Target[] = ['linux-user', 'kernel'];
  * asc's flags (DESIGN §4, ../shared/reference/assemblyscript-notes.md): the
  * stub runtime has no shadow stack, threads brings the atomics, --debug keeps
  * the name section (function names for traps and the symbol table; the code
- * is the same). The kernel's data starts at MEMORY_BASE, below its image.
+ * is the same). The kernel's data starts at MEMORY_BASE, below its image, and
+ * its table is exported: a function whose value only reaches hw.stack_init or
+ * hw.funcaddr as an index is otherwise removed by binaryen with the table,
+ * when the module has no indirect call.
  */
 export const ASC_FLAGS: Record<Target, readonly string[]> = {
   'linux-user': ['--runtime', 'stub', '-O3', '--noAssert', '--enable', 'threads', '--debug'],
-  kernel: ['--runtime', 'stub', '-O3', '--noAssert', '--enable', 'threads', '--debug', '--memoryBase', String(MEMORY_BASE)],
+  kernel: ['--runtime', 'stub', '-O3', '--noAssert', '--enable', 'threads', '--debug', '--memoryBase', String(MEMORY_BASE), '--exportTable'],
 };
 
 /** A failure, its message one line: `FILE: problem` or `FILE:LINE:COL: problem`. */

@@ -10,10 +10,12 @@ import { type FuncType, funcTypeName, type Instr, Op, ValType } from '../wasm/in
 import { type Gp, type OpContext, rw } from './context.js';
 import type { Family } from './families.js';
 import { UnsupportedError } from './func.js';
-import { Percpu } from './kernel-rt.js';
+import { FRAME_XMM, Percpu } from './kernel-rt.js';
+import { Trap } from './ops.js';
 
-/** Register roles in an entry's lines: a and b are the parameters (bottom of the stack first), r the result, t scratch. */
-type Role = 'a' | 'b' | 'r' | 't';
+/** Register roles in an entry's lines: a to d are the parameters (bottom of the stack first), r the result, t scratch. */
+type Role = 'a' | 'b' | 'c' | 'd' | 'r' | 't';
+const PARAMS = ['a', 'b', 'c', 'd'] as const;
 
 interface Intrinsic {
   /** Parameters, ':', results; one letter each, i = i32 and l = i64. */
@@ -22,10 +24,16 @@ interface Intrinsic {
   readonly fixed?: Partial<Record<Role, Gp>>;
   /** The role holding the result when it overwrites a parameter instead of having its own register r. */
   readonly result?: Role;
+  /** Every register is lost across it (another thread runs in between): the value stack spills first, as for a call. */
+  readonly spills?: boolean;
+  /** It jumps into the kernel runtime (kernel-rt.ts), which only the kernel target links. */
+  readonly kernelOnly?: boolean;
   /**
    * Assembly lines: `{a}` is role a's register, `{a:32}` (16, 8) its narrower
-   * name, `{table}` table 0's object and `{L}` a label of this call's own;
-   * a line ending in `:` defines a label.
+   * name, `{table}` table 0's object, `{L}` a label of this call's own,
+   * `{limit}` the stack limit's operand (FuncEnv.stackLimit), `{trap:K}` the
+   * function's stub for trap kind K and `{typeid:SIG}` the type id of SIG (as
+   * in `sig`); a line ending in `:` defines a label.
    */
   readonly code: readonly string[];
 }
@@ -54,6 +62,9 @@ const TABLE = new Map<string, Intrinsic>([
   ['pause', { sig: ':', code: ['pause'] }],
   ['rdtsc', { sig: ':l', fixed: { r: 'rax', t: 'rdx' }, code: ['rdtsc', 'shl rdx, 32', 'or rax, rdx'] }],
   ['swapgs', { sig: ':', code: ['swapgs'] }],
+  ['read_rflags', { sig: ':l', code: ['pushfq', 'pop {r}'] }],
+  // A breakpoint trap: ktrap sees vector 3 with rip after it, where execution goes on when it returns.
+  ['int3', { sig: ':', code: ['int3'] }],
   ['gs_load32', { sig: 'i:i', result: 'a', code: ['mov {a:32}, dword ptr gs:[{a}]'] }],
   ['gs_load64', { sig: 'i:l', result: 'a', code: ['mov {a}, qword ptr gs:[{a}]'] }],
   ['gs_store32', { sig: 'ii:', code: ['mov dword ptr gs:[{a}], {b:32}'] }],
@@ -69,6 +80,40 @@ const TABLE = new Map<string, Intrinsic>([
     code: ['xor {r:32}, {r:32}', 'cmp {a}, qword ptr [rip+{table}+8]', 'jae {L}', 'mov {r}, qword ptr [rip+{table}]',
       'mov {r}, qword ptr [{r}+{a}*8]', 'test {r}, {r}', 'jz {L}', 'mov {r}, qword ptr [{r}]', '{L}:'],
   }],
+  /*
+   * Threads. A thread that is not running is its stack pointer, which points at a record:
+   *
+   *   [sp]     the stack limit (gs:[Percpu.StackLimit]) to restore
+   *   [sp+8]   rflags (interrupts are off while the stacks change)
+   *   [sp+16]  rbp
+   *   [sp+24]  where to go on: after its switch_to, or __thread_start
+   *   [sp+32]  (a new thread) the entry's argument, in its wasm argument area
+   *   [sp+40]  (a new thread) the entry's code address
+   *
+   * switch_to(save, sp) pushes that record, stores rsp at linear address `save`, and pops the
+   * record at `sp`. Nothing else survives it: every register is caller-saved in compiled code
+   * but rbp and rsp (the value stack spills first), and xmm registers are not saved.
+   */
+  ['switch_to', {
+    sig: 'il:', spills: true,
+    code: ['lea {t}, [rip+{L}]', 'push {t}', 'push rbp', 'pushfq', 'cli', 'push {limit}', 'mov qword ptr [{a}], rsp',
+      'mov rsp, {b}', 'pop {limit}', 'popfq', 'pop rbp', 'ret', '{L}:'],
+  }],
+  // stack_init(top, limit, entry, arg) -> sp: a record at the 16-aligned top for a thread that calls table 0's
+  // entry (checked as call_indirect checks it, here and now) with arg, with interrupts off, then kthread_exit.
+  ['stack_init', {
+    sig: 'llii:l', kernelOnly: true,
+    code: [
+      'cmp {c}, qword ptr [rip+{table}+8]', `jae {trap:${Trap.UndefinedElement}}`, 'mov {r}, qword ptr [rip+{table}]',
+      'mov {r}, qword ptr [{r}+{c}*8]', 'test {r}, {r}', `jz {trap:${Trap.UninitializedElement}}`,
+      'cmp dword ptr [{r}+8], {typeid:i:}', `jne {trap:${Trap.SignatureMismatch}}`, 'mov {r}, qword ptr [{r}]',
+      'and {a}, -16', 'mov qword ptr [{a}-8], {r}', 'mov qword ptr [{a}-16], {d}', 'lea {r}, [rip+__thread_start]',
+      'mov qword ptr [{a}-24], {r}', 'mov qword ptr [{a}-32], 0', 'mov qword ptr [{a}-40], 2', 'mov qword ptr [{a}-48], {b}',
+      'lea {r}, [{a}-48]',
+    ],
+  }],
+  // The frame's registers, stack limit, GS (by its CS) and iretq (kernel-rt.ts, __trap_exit).
+  ['trap_return', { sig: 'l:', kernelOnly: true, code: ['cli', `lea rsp, [{a}-${FRAME_XMM}]`, 'jmp __trap_exit'] }],
 ]);
 
 const TYPE: Record<string, ValType> = { i: ValType.I32, l: ValType.I64 };
@@ -80,11 +125,11 @@ const typeOf = (sig: string): FuncType => {
 // Operands are popped before free registers are taken, so a free parameter could land in a fixed
 // register a later pop wants; no entry mixes the two, and this keeps it that way.
 for (const [name, x] of TABLE) {
-  const params = (['a', 'b'] as const).slice(0, typeOf(x.sig).params.length);
+  const params = PARAMS.slice(0, typeOf(x.sig).params.length);
   if (new Set(params.map((p) => x.fixed?.[p] !== undefined)).size > 1) throw new Error(`intrinsic ${name}: fixed and free parameters mix`);
 }
 
-const PLACE = /\{(a|b|r|t|table|L)(?::(32|16|8))?\}/g;
+const PLACE = /\{(a|b|c|d|r|t|table|L|limit)(?::(32|16|8))?\}|\{trap:(\d+)\}|\{typeid:(\w*:\w*)\}/g;
 
 export const intrinsics: Family = (ins: Instr, c: OpContext): boolean => {
   if (ins.op !== Op.Call) return false;
@@ -101,19 +146,25 @@ export const intrinsics: Family = (ins: Instr, c: OpContext): boolean => {
   if (x.code.some((l) => l.includes('{table}')) && c.env.module.tables[0]?.type.elem !== ValType.FuncRef) {
     throw new UnsupportedError(`${where}: the module has no funcref table 0`);
   }
-  const params = (['a', 'b'] as const).slice(0, type.params.length);
+  // The kernel target is the one whose memory is the address space itself.
+  if (x.kernelOnly && c.env.memoryMode !== 'direct') throw new UnsupportedError(`${where}: only in the kernel target`);
+  const params = PARAMS.slice(0, type.params.length);
   const resultRole = type.results.length ? x.result ?? 'r' : null;
   const mentions = (role: Role): boolean => x.code.some((l) => l.includes(`{${role}}`) || l.includes(`{${role}:`));
   const regs: Partial<Record<Role, Gp>> = {};
   // Fixed result and scratch registers first, so that no operand is popped into them.
   for (const role of ['r', 't'] as const) if (x.fixed?.[role]) regs[role] = c.tmpGp(x.fixed[role]);
   for (let i = params.length - 1; i >= 0; i--) regs[params[i]] = c.popGp(x.fixed?.[params[i]]);
+  if (x.spills) c.beforeCall();
   for (const role of ['r', 't'] as const) if (!regs[role] && mentions(role)) regs[role] = c.tmpGp();
   const label = x.code.some((l) => l.includes('{L}')) ? c.fresh() : '';
   for (const line of x.code) {
-    const s = line.replace(PLACE, (_, role: string, w?: string) => {
+    const s = line.replace(PLACE, (_, role?: string, w?: string, trap?: string, sig?: string) => {
+      if (trap) return c.trap(Number(trap) as Trap);
+      if (sig) return String(c.env.typeId(typeOf(sig)));
       if (role === 'table') return c.env.tableObj(0);
       if (role === 'L') return label;
+      if (role === 'limit') return c.env.stackLimit;
       const r = regs[role as Role]!;
       return w ? rw(r, Number(w) as 8 | 16 | 32) : r;
     });

@@ -5,8 +5,15 @@
  * map, switches to long mode, gives the CPU its per-CPU area (GS base) and
  * stack, instantiates the module and calls its `kmain`. Application
  * processors arrive through a real-mode trampoline the runtime copies below
- * 1 MiB (the kernel sends INIT/SIPI itself) and call `apmain`. Traps and CPU
- * exceptions print one line on COM1 and stop the machine.
+ * 1 MiB (the kernel sends INIT/SIPI itself) and call `apmain`. Every one of
+ * the 256 interrupt vectors enters through a trap frame (TRAP_FRAME_FIELDS)
+ * and calls the module's `ktrap(frame)`; without one, a vector prints one
+ * line on COM1 and stops the machine, as does a wasm trap.
+ *
+ * The runtime owns the descriptor tables: the GDT (KERNEL_CS .. USER_CS, then
+ * a TSS descriptor per CPU), the IDT (its gates point at the runtime's stubs;
+ * the kernel's handlers are wasm functions, reached through ktrap) and each
+ * CPU's TSS, whose RSP0 the kernel writes (Percpu.Tss) when it runs user code.
  *
  * Physical (= linear) memory, see README "Kernel target":
  *
@@ -42,6 +49,8 @@ export const enum Percpu {
   Size = 36,
   /** The top of the CPU's stack. */
   StackTop = 40,
+  /** The CPU's TSS (SDM Vol.3A §8.7): RSP0 at +4, IST1..7 at +36; the I/O bitmap is absent. */
+  Tss = 48,
   /** The k-th mutable global is at Globals + 8k. */
   Globals = 64,
 }
@@ -63,20 +72,95 @@ export const enum Boot {
 export const enum ExitValue {
   /** kmain returned. */
   Return = 0,
+  /** A thread's entry returned, and there was no kthread_exit or it returned. */
+  ThreadEnd = 0x0e,
   Exception = 0x0f,
   /** Plus the trap kind. */
   Trap = 0x10,
 }
 
+/**
+ * GDT selectors. The user segments are laid out for syscall/sysret: STAR
+ * would hold KERNEL_CS in bits 47:32 (SS = +8) and USER_CS32 in 63:48
+ * (sysret: SS = +8, 64-bit CS = +16). Selector 0x38 + 16i is CPU i's TSS.
+ */
+export const enum Selector {
+  KernelCs = 0x08,
+  KernelSs = 0x10,
+  KernelCs32 = 0x18,
+  UserCs32 = 0x23,
+  UserSs = 0x2b,
+  UserCs = 0x33,
+  Tss0 = 0x38,
+}
+
+/**
+ * The trap frame, one qword per field from the frame's address upwards: the
+ * general registers, the stack limit in effect when the vector came (restored
+ * on return; gs:[Percpu.StackLimit] is lowered while ktrap runs), CR2 at
+ * entry, the vector, the error code (0 when the CPU pushes none), and the
+ * CPU's own frame from rip to ss (SDM Vol.3A §6.14.2). The FRAME_XMM bytes
+ * below the frame hold xmm0..xmm15, restored too. kernel/arch/x86_64/frame.ts
+ * declares the same fields in the same order (a test compares them).
+ */
+export const TRAP_FRAME_FIELDS = ['r15', 'r14', 'r13', 'r12', 'r11', 'r10', 'r9', 'r8', 'rdi', 'rsi', 'rbp', 'rbx', 'rdx', 'rcx', 'rax',
+  'stackLimit', 'cr2', 'vector', 'errorCode', 'rip', 'cs', 'rflags', 'rsp', 'ss'] as const;
+export type FrameField = typeof TRAP_FRAME_FIELDS[number];
+export const FRAME = Object.fromEntries(TRAP_FRAME_FIELDS.map((f, i) => [f, 8 * i])) as Record<FrameField, number>;
+export const FRAME_BYTES = 8 * TRAP_FRAME_FIELDS.length;
+/** xmm0..15, 16 bytes each, below the frame: ktrap is compiled code, free to use them. */
+export const FRAME_XMM = 256;
+const FRAME_GPRS = TRAP_FRAME_FIELDS.slice(0, TRAP_FRAME_FIELDS.indexOf('rax') + 1);
+
+/**
+ * How far the stack limit drops while ktrap runs, so that an interrupt taken
+ * with the stack at its limit still has room: out of the STACK_RESERVE bytes
+ * below it, the rest stays for the runtime's own reports.
+ */
+export const TRAP_STACK_ALLOWANCE = 4096;
 /** Bytes of each stack kept below the limit for the trap and exception handlers. */
 const STACK_RESERVE = 8192;
+/**
+ * The interrupt stacks (IST1..3) of each CPU, for the vectors that may come
+ * on any stack, a broken one included. The top 16 bytes of each hold the
+ * CPU's area address and a slot for the interrupted GS base; ktrap runs there
+ * with the limit IST_RESERVE above the bottom.
+ */
+const IST_BYTES = 8192, IST_RESERVE = 2048;
+/** vector → IST index: #DF, NMI, #MC. */
+const IST: Record<number, number> = { 8: 1, 2: 2, 18: 3 };
+/** Gates user code may reach with `int`: int3 breakpoints, and 0x80 for system calls. */
+const USER_GATES = new Set([3, 0x80]);
+const TSS_BYTES = 104;
+/** Each CPU's TSS in a slot of its own, cache-line aligned. */
+const TSS_SLOT = 128;
 const COM1 = 0x3f8;
 const DEBUG_EXIT = 0xf4;
-const KCODE64 = 0x08, KDATA = 0x10, KCODE32 = 0x18;
+const KCODE64 = Selector.KernelCs, KDATA = Selector.KernelSs, KCODE32 = Selector.KernelCs32;
 const EXCEPTIONS = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', 'coprocessor segment overrun', '#TS', '#NP', '#SS', '#GP',
   '#PF', 'vector 15', '#MF', '#AC', '#MC', '#XM', '#VE', '#CP'];
 /** Vectors for which the CPU pushes an error code. */
 const ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17, 21, 29, 30]);
+
+/** Offset of a trap frame field from rsp in the entry and exit paths, where rsp is the xmm area below the frame. */
+const onStack = (f: FrameField): number => FRAME_XMM + FRAME[f];
+const XMM = Array.from({ length: 16 }, (_, i) => i);
+/** Past the stub's vector and error code: the rest of the trap frame, then cld, which compiled code expects. */
+const SAVE_FRAME = `
+  sub rsp, ${FRAME.vector - FRAME.stackLimit}
+${[...FRAME_GPRS].reverse().map((r) => `  push ${r}`).join('\n')}
+  sub rsp, ${FRAME_XMM}
+${XMM.map((i) => `  movups xmmword ptr [rsp+${16 * i}], xmm${i}`).join('\n')}
+  cld`;
+const RESTORE_FRAME = `
+${XMM.map((i) => `  movups xmm${i}, xmmword ptr [rsp+${16 * i}]`).join('\n')}
+  add rsp, ${FRAME_XMM}
+${FRAME_GPRS.map((r) => `  pop ${r}`).join('\n')}
+  add rsp, ${FRAME.rip - FRAME.stackLimit}
+  iretq`;
+/** From rsp in the IST entry to the top of its interrupt stack: the area address, then the saved GS base. */
+const IST_TOP = FRAME_XMM + FRAME_BYTES;
+const signed = (v: number): string => (v < 0 ? `-${-v}` : `+${v}`);
 
 export interface KernelLayout {
   readonly maxCpus: number;
@@ -124,7 +208,8 @@ const dataSegments = `
 
 /**
  * The runtime's text and data. The module side provides `__module_instantiate`,
- * `__module_main` and `__module_ap` (kernel.ts's glue) and the name tables:
+ * `__module_main`, `__module_ap`, `__module_trap` (rdi = trap frame) and
+ * `__module_thread_exit` (kernel.ts's glue) and the name tables:
  * `__fn_count` and `__fn_names` (a string per function index), and
  * `__fn_addrs`..`__fn_addrs_end`, {start address, function index} quad pairs
  * in address order (index -1: the instantiate routine) for the code up to
@@ -133,11 +218,19 @@ const dataSegments = `
 export function kernelRuntime(k: KernelLayout): string {
   const trapMsgs = Object.entries(TRAP_MESSAGES).map(([n, v]) => `__trapmsg${n}: .asciz "${v}"`);
   const excNames = EXCEPTIONS.map((v, i) => `__excname${i}: .asciz "${v}"`);
-  const stubs = Array.from({ length: 32 }, (_, v) => `
+  // One per vector, 16 bytes apart from __trap0 (each is at most 12).
+  const stubs = Array.from({ length: 256 }, (_, v) => `
   .balign 16
-__exc${v}:${ERROR_CODE.has(v) ? '' : '\n  push 0'}
+__trap${v}:${ERROR_CODE.has(v) ? '' : '\n  push 0'}
   push ${v}
-  jmp __exception`).join('');
+  jmp ${IST[v] ? '__trap_entry_ist' : '__trap_entry'}`).join('');
+  const gate = (v: number): number => 0x8e00 | (USER_GATES.has(v) ? 3 << 13 : 0) | (IST[v] ?? 0);
+  const specialGates = Array.from({ length: 256 }, (_, v) => v).filter((v) => gate(v) !== 0x8e00)
+    .map((v) => `  mov word ptr [rip+__idt+${16 * v + 4}], ${gate(v)}`).join('\n');
+  const istStacks = Object.values(IST).map((k) => `
+  lea rax, [rcx+${k * IST_BYTES - 16}]
+  mov qword ptr [rax], rsi
+  mov qword ptr [rdx+${36 + 8 * (k - 1)}], rax`).join('');
   // In offset order (integer keys iterate in ascending order).
   const bootInfo: Record<Boot, string | number> = {
     [Boot.ImageStart]: KERNEL_LOAD, [Boot.ImageEnd]: '__image_end', [Boot.Trampoline]: TRAMPOLINE, [Boot.MaxCpus]: k.maxCpus,
@@ -231,6 +324,7 @@ __bsp64:
 ${dataSegments}
   lea rsp, [rip+__stacks+${k.stackBytes}]
   call __serial_init
+  call __pic_init
   call __idt_build
   xor edi, edi
   call __cpu_enter
@@ -262,7 +356,7 @@ __park:
   hlt
   jmp __park
 
-# __cpu_enter(edi = CPU index; rsp = its stack): the per-CPU area and GS base, the IDT.
+# __cpu_enter(edi = CPU index; rsp = its stack): the per-CPU area and GS base, the TSS, the IDT.
 __cpu_enter:
   mov eax, edi
   imul eax, eax, ${k.percpuBytes}
@@ -291,6 +385,36 @@ __cpu_enter:
   shr ebx, 24
   mov dword ptr [rsi+${Percpu.ApicId}], ebx
   pop rbx
+  # The TSS: no I/O bitmap (its offset is the TSS's size), the interrupt stacks, each topped by the area's address.
+  mov eax, edi
+  imul eax, eax, ${TSS_SLOT}
+  lea rdx, [rip+__tss]
+  add rdx, rax
+  mov qword ptr [rsi+${Percpu.Tss}], rdx
+  mov word ptr [rdx+102], ${TSS_BYTES}
+  mov eax, edi
+  imul eax, eax, ${3 * IST_BYTES}
+  lea rcx, [rip+__ist_stacks]
+  add rcx, rax${istStacks}
+  # Its descriptor (SDM Vol.3A §8.2.3): base in bits 15:0, 23:16, 31:24 and 63:32; present, an available 64-bit TSS.
+  mov eax, edi
+  shl eax, 4
+  lea r8, [rip+__gdt+${Selector.Tss0}]
+  add r8, rax
+  mov word ptr [r8], ${TSS_BYTES - 1}
+  mov word ptr [r8+2], dx
+  mov rax, rdx
+  shr rax, 16
+  mov byte ptr [r8+4], al
+  mov byte ptr [r8+5], 0x89
+  shr rax, 8
+  mov byte ptr [r8+7], al
+  shr rax, 8
+  mov dword ptr [r8+8], eax
+  mov eax, edi
+  shl eax, 4
+  add eax, ${Selector.Tss0}
+  ltr ax
   lidt [rip+__idtr]
   ret
 
@@ -312,10 +436,11 @@ __globals_copy:
 2:
   ret
 
-# Interrupt gates for the 32 exception vectors, 16 bytes apart from __exc0.
+# Interrupt gates (interrupts stay off until ktrap or the frame's return turns them on) for the
+# 256 stubs; then the ones on an interrupt stack and the ones user code may reach.
 __idt_build:
   lea rdi, [rip+__idt]
-  lea rax, [rip+__exc0]
+  lea rax, [rip+__trap0]
   xor ecx, ecx
 1:
   mov word ptr [rdi], ax
@@ -330,8 +455,31 @@ __idt_build:
   add rdi, 16
   add rax, 16
   inc ecx
-  cmp ecx, 32
+  cmp ecx, 256
   jb 1b
+${specialGates}
+  ret
+
+# The legacy PICs: remapped to vectors 0x20-0x2f, away from the exceptions (a spurious IRQ 7 or 15
+# still arrives there), and every line masked: the kernel uses the local APICs and the IOAPIC.
+__pic_init:
+  mov al, 0x11
+  out 0x20, al
+  out 0xa0, al
+  mov al, 0x20
+  out 0x21, al
+  mov al, 0x28
+  out 0xa1, al
+  mov al, 4
+  out 0x21, al
+  mov al, 2
+  out 0xa1, al
+  mov al, 1
+  out 0x21, al
+  out 0xa1, al
+  mov al, 0xff
+  out 0x21, al
+  out 0xa1, al
   ret
 
 # COM1 at 115200 baud, 8N1, FIFOs on, no interrupts.
@@ -491,12 +639,95 @@ __wasm_trap:
   lea edi, [r12+${ExitValue.Trap}]
   jmp __stop
 
-# A CPU exception: [rsp] vector, [rsp+8] error code (0 if none), then the CPU's frame from rip.
+# The common entry: [rsp] vector, [rsp+8] error code, then the CPU's frame. Builds the trap frame,
+# takes the kernel's GS base if the vector came from user mode, lowers the stack limit for ktrap
+# (not below 0) and calls __module_trap(rdi = frame).
+__trap_entry:${SAVE_FRAME}
+  test byte ptr [rsp+${onStack('cs')}], 3
+  jz 1f
+  swapgs
+1:
+  mov rax, qword ptr gs:[${Percpu.StackLimit}]
+  mov qword ptr [rsp+${onStack('stackLimit')}], rax
+  sub rax, ${TRAP_STACK_ALLOWANCE}
+  jae 2f
+  xor eax, eax
+2:
+  mov qword ptr gs:[${Percpu.StackLimit}], rax
+  mov rax, cr2
+  mov qword ptr [rsp+${onStack('cr2')}], rax
+  lea rdi, [rsp+${FRAME_XMM}]
+  call __module_trap
+  # ktrap may have turned interrupts on; none may come between swapgs and iretq.
+  cli
+# __trap_exit(rsp = a trap frame's xmm area, interrupts off): the frame's stack limit, GS (by its CS)
+# and registers, then iretq to its rip. hw.trap_return comes here.
+__trap_exit:
+  mov rax, qword ptr [rsp+${onStack('stackLimit')}]
+  mov qword ptr gs:[${Percpu.StackLimit}], rax
+  test byte ptr [rsp+${onStack('cs')}], 3
+  jz 1f
+  swapgs
+1:${RESTORE_FRAME}
+
+# The entry of the vectors on an interrupt stack. They may come anywhere, between a swapgs and the
+# iretq after it too, so the CS of the frame does not tell which GS base is loaded: it is saved
+# (MSR IA32_GS_BASE) and replaced by this CPU's area, whose address tops the stack, and restored
+# on the way out. ktrap runs with the interrupt stack's own limit.
+__trap_entry_ist:${SAVE_FRAME}
+  mov ecx, 0xc0000101
+  rdmsr
+  mov dword ptr [rsp+${IST_TOP + 8}], eax
+  mov dword ptr [rsp+${IST_TOP + 12}], edx
+  mov rax, qword ptr [rsp+${IST_TOP}]
+  mov rdx, rax
+  shr rdx, 32
+  wrmsr
+  mov rax, qword ptr gs:[${Percpu.StackLimit}]
+  mov qword ptr [rsp+${onStack('stackLimit')}], rax
+  lea rax, [rsp${signed(IST_TOP + 16 - IST_BYTES + IST_RESERVE)}]
+  mov qword ptr gs:[${Percpu.StackLimit}], rax
+  mov rax, cr2
+  mov qword ptr [rsp+${onStack('cr2')}], rax
+  lea rdi, [rsp+${FRAME_XMM}]
+  call __module_trap
+  cli
+  mov rax, qword ptr [rsp+${onStack('stackLimit')}]
+  mov qword ptr gs:[${Percpu.StackLimit}], rax
+  mov ecx, 0xc0000101
+  mov eax, dword ptr [rsp+${IST_TOP + 8}]
+  mov edx, dword ptr [rsp+${IST_TOP + 12}]
+  wrmsr${RESTORE_FRAME}
+
+# A new thread's first instructions, entered by the ret of hw.switch_to once it has taken the stack
+# limit, flags and rbp of hw.stack_init's record: [rsp] the argument, [rsp+8] the entry's code
+# address. The entry is called in the wasm convention, its argument in the caller's area.
+__thread_start:
+  call qword ptr [rsp+8]
+  jmp __module_thread_exit
+
+# __thread_end(rsi = how it ended; rsp as __thread_start left it): "kernel thread NAME returned, ...".
+__thread_end:
+  mov rbx, qword ptr [rsp+8]
+  mov r12, rsi
+  call __console_lock
+  lea rsi, [rip+__s_thread]
+  call __puts
+  mov rdi, rbx
+  call __put_fat
+  mov rsi, r12
+  call __puts
+  lea rsi, [rip+__s_nl]
+  call __puts
+  mov edi, ${ExitValue.ThreadEnd}
+  jmp __stop
+
+# __exception(rdi = trap frame): the module has no ktrap; the vector, error code, rip and cr2 on COM1.
 __exception:
-  mov r12, qword ptr [rsp]
-  mov r13, qword ptr [rsp+8]
-  mov r14, qword ptr [rsp+16]
-  mov r15, cr2
+  mov r12, qword ptr [rdi+${FRAME.vector}]
+  mov r13, qword ptr [rdi+${FRAME.errorCode}]
+  mov r14, qword ptr [rdi+${FRAME.rip}]
+  mov r15, qword ptr [rdi+${FRAME.cr2}]
   and rsp, -16
   call __console_lock
   lea rsi, [rip+__s_exc]
@@ -621,18 +852,23 @@ ${stubs}
 
   .data
   .balign 16
+# In Selector order; the TSS descriptors are written by __cpu_enter.
 __gdt:
   .quad 0
   .quad 0x00af9a000000ffff
   .quad 0x00cf92000000ffff
   .quad 0x00cf9a000000ffff
+  .quad 0x00cffa000000ffff
+  .quad 0x00cff2000000ffff
+  .quad 0x00affa000000ffff
+  .zero ${16 * k.maxCpus}
 __gdt_end:
 __gdtr:
   .word __gdt_end-__gdt-1
   .long __gdt
   .balign 8
 __idtr:
-  .word ${32 * 16 - 1}
+  .word ${256 * 16 - 1}
   .quad __idt
 __boot_info:
   .long ${Object.values(bootInfo).join(', ')}
@@ -654,6 +890,7 @@ __s_error: .asciz ", error code "
 __s_rip: .asciz ", rip "
 __s_in: .asciz " in "
 __s_cr2: .asciz ", cr2 "
+__s_thread: .asciz "kernel thread "
 __s_0x: .asciz "0x"
 __s_nl: .asciz "\\n"
 
@@ -663,12 +900,14 @@ __pml4: .zero 4096
 __pdpt: .zero 4096
 __pd: .zero 16384
 __pt0: .zero 4096
-__idt: .zero 512
+__idt: .zero 4096
+__tss: .zero ${TSS_SLOT * k.maxCpus}
   .balign 4096
 __percpu: .zero ${k.percpuBytes * k.maxCpus}
 __tables: .zero ${k.tableBytes}
   .balign 4096
 __stacks: .zero ${k.stackBytes * k.maxCpus}
+__ist_stacks: .zero ${3 * IST_BYTES * k.maxCpus}
 __image_end:
 `;
 }
