@@ -50,7 +50,8 @@ export async function compileAs(input: string, opts: Ts2ElfOptions): Promise<Uin
   const { default: asc } = await import('assemblyscript/asc');
   const dir = path.dirname(input), base = path.basename(input);
   const abort = opts.abort ?? (opts.target === 'kernel' ? `${base.replace(/\.ts$/, '')}/abort` : null);
-  const argv = [base, '--baseDir', dir, ...ASC_FLAGS[opts.target], ...(abort ? ['--use', `abort=${abort}`] : []), '-o', 'out.wasm'];
+  // asc colours its diagnostics whenever CI is set in the environment, which would hide them from ascProblem.
+  const argv = [base, '--baseDir', dir, '--noColors', ...ASC_FLAGS[opts.target], ...(abort ? ['--use', `abort=${abort}`] : []), '-o', 'out.wasm'];
   let diagnostics = '';
   const sink = { write(s: string | Uint8Array): boolean { diagnostics += String(s); return true; } };
   let wasm: Uint8Array | null = null;
