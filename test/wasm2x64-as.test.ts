@@ -1,10 +1,8 @@
 /**
  * The AssemblyScript programs of test/fixtures/as compiled by tools/wasm2x64
  * to linux-user ELFs: stdout, stderr and exit status must equal the V8
- * goldens. Natively all of them; under `emu run` only `panic` and `floats`
- * (~8 s, the emulator's SSE arithmetic) by default, since the others take
- * 20–110 s there with this first, unoptimised code generator
- * (WASM2X64_EMU_ALL=1 runs them all).
+ * goldens, natively and under `emu run`. The emu runs take 5–40 s each, so
+ * they run concurrently (each is a child process).
  */
 import { describe, expect, it } from 'vitest';
 import { compile, expected, PROGRAMS } from './fixtures/as/build.mjs';
@@ -12,11 +10,10 @@ import { compileLinuxUser } from '../tools/wasm2x64/linux-user.js';
 import { runElf } from './wasm/x64-executor.js';
 
 const native = process.platform === 'linux' && process.arch === 'x64';
-const EMU = process.env.WASM2X64_EMU_ALL ? PROGRAMS : ['panic', 'floats'];
 
-describe('AssemblyScript programs as linux-user ELFs', () => {
+describe.concurrent('AssemblyScript programs as linux-user ELFs', () => {
   for (const how of ['native', 'emu'] as const) {
-    for (const name of how === 'native' ? PROGRAMS : EMU) {
+    for (const name of PROGRAMS) {
       it.skipIf(how === 'native' && !native)(`${name} ${how}`, async () => {
         const elf = compileLinuxUser(await compile(name));
         const r = await runElf(elf, how);
