@@ -591,8 +591,11 @@ export function compileFunction(env: FuncEnv, index: number): string {
           const u = UNARY.get(op)!;
           const a = vs.take(vs.pop(), 'gp');
           const t = u.code.some((l) => /\b[re]cx\b/.test(l)) ? vs.temp() : '';
-          const names: Record<string, string> = { rax: a, eax: r32(a), ax: rw(a, 16), al: rw(a, 8), rcx: t, ecx: t && r32(t) };
-          for (const line of u.code) e(line.replace(/\b(rax|eax|ax|al|rcx|ecx)\b/g, (m) => names[m]));
+          const t2 = u.code.some((l) => /\b[re]dx\b/.test(l)) ? vs.temp() : '';
+          const names: Record<string, string> = {
+            rax: a, eax: r32(a), ax: rw(a, 16), al: rw(a, 8), rcx: t, ecx: t && r32(t), rdx: t2, edx: t2 && r32(t2),
+          };
+          for (const line of u.code) e(line.replace(/\b(rax|eax|ax|al|rcx|ecx|rdx|edx)\b/g, (m) => names[m]));
           // Keeps an i32 result zero-extended when nothing above wrote it as 32 bits.
           if (u.store === 32 && !u.code.length) e(`mov ${r32(a)}, ${r32(a)}`);
           vs.pushReg(a);

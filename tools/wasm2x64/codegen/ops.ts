@@ -29,9 +29,12 @@ export const COMPARE: ReadonlyMap<Op, [string, 32 | 64]> = new Map([
 ]);
 
 /**
- * One-operand operators as instruction lines over rax (value in, value out).
- * clz/ctz go through bsr/bsf + cmovz rather than lzcnt/tzcnt so that they
- * need nothing beyond the baseline x86-64 the emulator must run.
+ * One-operand operators as instruction lines over rax (value in, value out),
+ * with rcx and rdx as scratch. They need nothing beyond baseline x86-64,
+ * which is all QEMU's default CPU model has: clz/ctz go through bsr/bsf +
+ * cmovz rather than lzcnt/tzcnt, and popcnt is counted in parallel within
+ * the register (bit pairs, nibbles, bytes, then one multiply sums the bytes)
+ * rather than with the popcnt instruction.
  */
 export const UNARY: ReadonlyMap<Op, { load: 32 | 64; store: 32 | 64; code: string[] }> = new Map([
   [Op.I32Eqz, { load: 32, store: 32, code: ['test eax, eax', 'sete al', 'movzx eax, al'] }],
@@ -40,8 +43,22 @@ export const UNARY: ReadonlyMap<Op, { load: 32 | 64; store: 32 | 64; code: strin
   [Op.I64Clz, { load: 64, store: 64, code: ['bsr rax, rax', 'mov ecx, 127', 'cmovz eax, ecx', 'xor eax, 63'] }],
   [Op.I32Ctz, { load: 32, store: 32, code: ['bsf eax, eax', 'mov ecx, 32', 'cmovz eax, ecx'] }],
   [Op.I64Ctz, { load: 64, store: 64, code: ['bsf rax, rax', 'mov ecx, 64', 'cmovz rax, rcx'] }],
-  [Op.I32Popcnt, { load: 32, store: 32, code: ['popcnt eax, eax'] }],
-  [Op.I64Popcnt, { load: 64, store: 64, code: ['popcnt rax, rax'] }],
+  [Op.I32Popcnt, {
+    load: 32, store: 32, code: [
+      'mov ecx, eax', 'shr ecx, 1', 'and ecx, 0x55555555', 'sub eax, ecx',
+      'mov ecx, eax', 'and eax, 0x33333333', 'shr ecx, 2', 'and ecx, 0x33333333', 'add eax, ecx',
+      'mov ecx, eax', 'shr ecx, 4', 'add eax, ecx', 'and eax, 0x0f0f0f0f',
+      'imul eax, eax, 0x01010101', 'shr eax, 24',
+    ],
+  }],
+  [Op.I64Popcnt, {
+    load: 64, store: 64, code: [
+      'mov rcx, rax', 'shr rcx, 1', 'mov rdx, 0x5555555555555555', 'and rcx, rdx', 'sub rax, rcx',
+      'mov rdx, 0x3333333333333333', 'mov rcx, rax', 'and rax, rdx', 'shr rcx, 2', 'and rcx, rdx', 'add rax, rcx',
+      'mov rcx, rax', 'shr rcx, 4', 'add rax, rcx', 'mov rdx, 0x0f0f0f0f0f0f0f0f', 'and rax, rdx',
+      'mov rdx, 0x0101010101010101', 'imul rax, rdx', 'shr rax, 56',
+    ],
+  }],
   [Op.I32WrapI64, { load: 32, store: 32, code: [] }],
   [Op.I64ExtendI32S, { load: 32, store: 64, code: ['movsxd rax, eax'] }],
   [Op.I64ExtendI32U, { load: 32, store: 64, code: [] }],
