@@ -1,28 +1,23 @@
 // The kernel's entry points (the contract with tools/wasm2x64's kernel
 // target is in kernel/README.md). For now: the BSP prints a banner, starts
-// every other CPU the firmware lists, one at a time; each prints its own
-// banner; then the BSP stops the machine through the debug-exit port.
+// its LWKT scheduler, starts every other CPU the firmware lists, one at a
+// time; each prints its own banner and starts its scheduler; then, when the
+// command line asks for self-tests, every CPU runs them; then the BSP stops
+// the machine through the debug-exit port.
 
-import { cli, gs_load32, hlt, outb } from "./hw";
-import { lock, unlock, puts, putDec, drain } from "./console";
+import { gs_load32 } from "./hw";
+import { lock, unlock, puts, putDec } from "./console";
 import { apicIds, cpuCount, cpuSource, findCpus } from "./cpus";
 import { lapicEnable, startAp, udelay } from "./smp";
 import { BOOT_MAX_CPUS, BOOT_TRAMPOLINE, PERCPU_APIC_ID } from "./runtime";
+import { EXIT_ABORT, EXIT_AP_FAILED, EXIT_OK, EXIT_SELFTEST_FAILED, shutdown } from "./kern/kern_shutdown";
+import { lwkt_gdinit } from "./kern/lwkt_thread";
+import { selftest_main, selftest_parse, selftest_run, selftest_wanted } from "./kern/selftest";
 
 const MULTIBOOT_MAGIC: u32 = 0x2badb002;
 
-/** Values for the debug-exit port (the machine's exit status is value * 2 + 1). */
-const EXIT_OK: u8 = 0;
-const EXIT_AP_FAILED: u8 = 1;
-const EXIT_ABORT: u8 = 2;
-
 /** APs that have reached apmain: the BSP waits on it after each start. */
 const apsOnline: usize = memory.data(4);
-
-function exit(value: u8): void {
-  drain();
-  outb(0xf4, value);
-}
 
 export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   const self = gs_load32(PERCPU_APIC_ID);
@@ -30,6 +25,8 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   puts("damselfly: AssemblyScript kernel, compiled by wasm2x64\n");
   puts("cpu 0: apic id "); putDec(self); puts(", bsp\n");
   unlock();
+  lwkt_gdinit();
+  const selftests = selftest_parse(magic == MULTIBOOT_MAGIC ? mbInfo : 0);
   findCpus(magic == MULTIBOOT_MAGIC ? mbInfo : 0, self);
   const maxCpus = load<u32>(boot + BOOT_MAX_CPUS);
   lock();
@@ -61,17 +58,21 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
       break;
     }
   }
+  const online = atomic.load<u32>(apsOnline) + 1;
   lock();
-  putDec(atomic.load<u32>(apsOnline) + 1); puts(" of "); putDec(cpuCount); puts(" cpus online\n");
+  putDec(online); puts(" of "); putDec(cpuCount); puts(" cpus online\n");
   unlock();
-  exit(failed ? EXIT_AP_FAILED : EXIT_OK);
+  if (failed) shutdown(EXIT_AP_FAILED);
+  shutdown(!selftests || selftest_main(online) ? EXIT_OK : EXIT_SELFTEST_FAILED);
 }
 
 export function apmain(cpu: u32): void {
   lock();
   puts("cpu "); putDec(cpu); puts(": apic id "); putDec(gs_load32(PERCPU_APIC_ID)); puts(", online\n");
   unlock();
+  lwkt_gdinit();
   atomic.add<u32>(apsOnline, 1);
+  if (selftest_wanted()) selftest_run();
 }
 
 // asc --use abort=main/abort (ts2elf's default for the kernel): failed
@@ -81,7 +82,6 @@ function abort(message: string | null, fileName: string | null, line: u32, colum
   puts("abort: "); puts(message !== null ? message : "(no message)");
   if (fileName !== null) { puts(" at "); puts(fileName); puts(":"); putDec(line); puts(":"); putDec(column); }
   puts("\n");
-  exit(EXIT_ABORT);
-  cli();
-  while (true) hlt();
+  unlock();
+  shutdown(EXIT_ABORT);
 }

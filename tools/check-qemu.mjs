@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the guest test programs (test/guest/bin/*.elf) on QEMU and compares their
 // serial transcripts with the committed goldens in test/guest/expected/; then
-// boots the AssemblyScript kernel (kernel/, built afresh) and checks its banners,
+// boots the AssemblyScript kernel (kernel/, built afresh) with selftest=all and checks its banners and self-tests,
 // and boots the test kernels of test/fixtures/kernel on QEMU and under emu boot,
 // whose transcripts and exit statuses must be identical.
 //
@@ -222,7 +222,7 @@ async function checkKernel() {
   }
   for (const r of KERNEL_RUNS) {
     const args = ['-machine', 'pc', '-smp', String(r.smp), '-nographic', '-net', 'none', '-no-reboot',
-      '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-kernel', elf];
+      '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-kernel', elf, '-append', 'selftest=all'];
     if (verbose) console.log(`  ${qemu} ${args.join(' ')}`);
     const res = await runQemu(args, 30);
     if (res.error) { report(r.id, [`cannot run ${qemu}: ${res.error}`], ''); continue; }
@@ -230,6 +230,8 @@ async function checkKernel() {
     const want = ['cpu 0: apic id 0, bsp', `cpus: ${r.smp} in the ACPI MADT`,
       ...Array.from({ length: r.smp - 1 }, (_, i) => `cpu ${i + 1}: apic id ${i + 1}, online`), `${r.smp} of ${r.smp} cpus online`];
     const problems = want.filter((l) => !got.split('\n').includes(l)).map((l) => `missing line ${JSON.stringify(l)}`);
+    const summary = new RegExp(`^selftest: \\d+ tests? on ${r.smp} cpus?: all ok$`, 'm');
+    if (!summary.test(got)) problems.push(`the kernel self-tests (selftest=all) did not all pass on ${r.smp} cpus`);
     if (res.timedOut) problems.push('timed out after 30 s');
     else if (res.code !== 1) problems.push(`exit status ${res.code ?? res.signal}, expected 1`);
     report(r.id, problems, got);

@@ -1,0 +1,394 @@
+// LWKT: light-weight kernel threads and the per-CPU scheduler (reference
+// dragonfly.md §1).
+//
+// The model. Every CPU runs its own scheduler over threads it alone owns
+// (td_gd). Its run queues are touched only by that CPU, so a critical section
+// (a per-thread counter; interrupts stay as they are) is all the protection
+// they need: NO LOCKS, AND NO CPU EVER TOUCHES ANOTHER CPU'S QUEUES. A
+// thread is runnable while it is on a run queue, the running one included:
+// blocking is "deschedule yourself, then lwkt_switch". lwkt_switch runs the
+// highest-priority runnable thread, the first of its priority; lwkt_yield
+// sends the caller behind its equal-priority peers, which is all the
+// round-robin there is (no scheduler clock yet). With nothing runnable the
+// CPU runs its idle thread, which halts until an interrupt.
+//
+// Preemption, for now, is synchronous: making a thread runnable above the
+// running one (lwkt_schedule, lwkt_setpri) requests a reschedule
+// (RQF_AST_LWKT_RESCHED), honoured at once outside a critical section and at
+// the outermost crit_exit inside one.
+//
+// What it is not, yet: threads never change CPU, and every entry point
+// panics when handed another CPU's thread. That is where IPIs come in
+// (lwkt_schedule_remote, §1.9; lwkt_migratecpu, §1.10): the owner will run
+// the operation on the sender's behalf. Nothing is freed: exited threads are
+// kept, with their stacks, for the next lwkt_create on the same CPU.
+
+import { cli, cpu_id, gs_load32, gs_load64, stack_init, sti_hlt, switch_to } from "../hw";
+import { PERCPU_KERNEL_PART, PERCPU_SELF } from "../runtime";
+import { bootalloc } from "./kern_bootalloc";
+import { panic } from "./kern_shutdown";
+
+/** td_pri: higher runs first (§1.4). */
+export const TDPRI_IDLE_THREAD: i32 = 0;
+export const TDPRI_USER_NORM: i32 = 6;
+export const TDPRI_KERN_USER: i32 = 10;
+export const TDPRI_KERN_DAEMON: i32 = 12;
+export const TDPRI_SOFT_NORM: i32 = 14;
+export const TDPRI_MAX: i32 = 31;
+
+/** td_flags. */
+export const TDF_RUNQ: u32 = 0x1; // on its CPU's run queue
+export const TDF_EXITING: u32 = 0x2; // lwkt_exit has run; the thread waits in gd_freetd
+
+/** gd_reqflags. */
+export const RQF_AST_LWKT_RESCHED: u32 = 0x1; // a runnable thread outranks the running one
+
+/** Each thread's stack; the lowest LWKT_STACK_GUARD bytes lie below its limit, for trap frames and ktrap. */
+export const LWKT_STACK_BYTES: usize = 32768;
+const LWKT_STACK_GUARD: usize = 8192;
+
+/*
+ * A thread. Its owner CPU's critical section protects everything but td_sp,
+ * which switch_to writes while the thread leaves the CPU.
+ */
+@unmanaged
+export class thread {
+  // Owner CPU, critical section:
+  td_next: thread | null; // run queue of td_pri
+  td_prev: thread | null;
+  td_allnext: thread | null; // gd_tdallq, or gd_freetd once exited
+  td_allprev: thread | null;
+  td_pri: i32;
+  td_critcount: i32;
+  td_flags: u32;
+  // Set by lwkt_create before the thread first runs:
+  td_gd: globaldata;
+  td_func: u32; // a function index: (arg: u32) => void
+  td_arg: u32;
+  // Immutable once allocated (0: the CPU's boot thread, on the runtime's stack):
+  td_kstack: usize;
+  // switch_to's save slot:
+  td_sp: u64;
+}
+
+/** One run queue: a FIFO of the runnable threads of one priority. */
+@unmanaged
+class lwkt_runq {
+  rq_head: thread | null;
+  rq_tail: thread | null;
+}
+
+/*
+ * Per-CPU data (mycpu), at the start of the kernel's part of the CPU's area
+ * (zero at boot); gd_tdrunq's TDPRI_MAX + 1 queues follow it. Everything is
+ * the owner CPU's, under a critical section.
+ */
+@unmanaged
+export class globaldata {
+  gd_cpuid: u32;
+  gd_reqflags: u32;
+  gd_runqmask: u32; // bit p set: gd_tdrunq[p] is not empty
+  gd_curthread: thread;
+  gd_idlethread: thread; // never on a run queue
+  gd_tdallq: thread | null; // every live thread this CPU owns
+  gd_freetd: thread | null; // exited threads, stacks and all, for lwkt_create
+}
+
+/*
+ * mycpu: this CPU's globaldata.
+ * Context: any.
+ */
+export function mycpu(): globaldata {
+  return changetype<globaldata>(<usize>gs_load64(PERCPU_SELF) + gs_load32(PERCPU_KERNEL_PART));
+}
+
+/*
+ * curthread: the thread running on this CPU.
+ * Context: any.
+ */
+export function curthread(): thread {
+  return mycpu().gd_curthread;
+}
+
+function gd_tdrunq(gd: globaldata, pri: i32): lwkt_runq {
+  return changetype<lwkt_runq>(changetype<usize>(gd) + offsetof<globaldata>() + <usize>pri * offsetof<lwkt_runq>());
+}
+
+/* This CPU's globaldata, which must own td: else panics with `why`. */
+function _lwkt_owner(td: thread, why: string): globaldata {
+  const gd = mycpu();
+  if (td.td_gd !== gd) panic(why);
+  return gd;
+}
+
+// ---- critical sections ---------------------------------------------------------------
+
+/*
+ * crit_enter: no switch away from this thread until the matching crit_exit,
+ * unless the thread itself switches (lwkt_switch, lwkt_yield, blocking).
+ * Interrupts are not disabled. Nests.
+ * Context: thread; never blocks.
+ */
+export function crit_enter(): void {
+  curthread().td_critcount++;
+}
+
+/*
+ * crit_exit: leaves a critical section; the outermost one performs a
+ * reschedule requested inside it.
+ * Context: thread, in a critical section; may switch.
+ */
+export function crit_exit(): void {
+  const td = curthread();
+  if (--td.td_critcount < 0) panic("crit_exit: not in a critical section");
+  if (td.td_critcount == 0 && (td.td_gd.gd_reqflags & RQF_AST_LWKT_RESCHED) != 0) lwkt_switch();
+}
+
+// ---- run queues ----------------------------------------------------------------------
+
+/* Appends td to its priority's queue; requests a reschedule when it outranks the running thread. */
+function _lwkt_enqueue(gd: globaldata, td: thread): void {
+  if ((td.td_flags & TDF_RUNQ) != 0) return;
+  const q = gd_tdrunq(gd, td.td_pri);
+  td.td_next = null;
+  td.td_prev = q.rq_tail;
+  if (q.rq_tail) q.rq_tail!.td_next = td;
+  else q.rq_head = td;
+  q.rq_tail = td;
+  gd.gd_runqmask |= 1 << td.td_pri;
+  td.td_flags |= TDF_RUNQ;
+  if (td.td_pri > gd.gd_curthread.td_pri) gd.gd_reqflags |= RQF_AST_LWKT_RESCHED;
+}
+
+function _lwkt_dequeue(gd: globaldata, td: thread): void {
+  if ((td.td_flags & TDF_RUNQ) == 0) return;
+  const q = gd_tdrunq(gd, td.td_pri);
+  if (td.td_prev) td.td_prev!.td_next = td.td_next;
+  else q.rq_head = td.td_next;
+  if (td.td_next) td.td_next!.td_prev = td.td_prev;
+  else q.rq_tail = td.td_prev;
+  td.td_next = null;
+  td.td_prev = null;
+  if (!q.rq_head) gd.gd_runqmask &= ~(1 << td.td_pri);
+  td.td_flags &= ~TDF_RUNQ;
+}
+
+function _lwkt_allq_insert(gd: globaldata, td: thread): void {
+  td.td_allprev = null;
+  td.td_allnext = gd.gd_tdallq;
+  if (gd.gd_tdallq) gd.gd_tdallq!.td_allprev = td;
+  gd.gd_tdallq = td;
+}
+
+function _lwkt_allq_remove(gd: globaldata, td: thread): void {
+  if (td.td_allprev) td.td_allprev!.td_allnext = td.td_allnext;
+  else gd.gd_tdallq = td.td_allnext;
+  if (td.td_allnext) td.td_allnext!.td_allprev = td.td_allprev;
+  td.td_allnext = null;
+  td.td_allprev = null;
+}
+
+// ---- switching -----------------------------------------------------------------------
+
+/*
+ * lwkt_switch: runs the highest-priority runnable thread of this CPU, the
+ * first of its priority (the caller again if that is the caller), or the
+ * idle thread when none is runnable. Returns when the caller is switched
+ * back to. Both sides of every switch are in a critical section: the caller
+ * enters one here, and the thread resumed leaves its own.
+ * Context: thread, critical section or not; a caller that has descheduled
+ * itself does not come back until something schedules it.
+ */
+export function lwkt_switch(): void {
+  const gd = mycpu();
+  const td = gd.gd_curthread;
+  td.td_critcount++;
+  gd.gd_reqflags &= ~RQF_AST_LWKT_RESCHED;
+  const ntd = gd.gd_runqmask != 0 ? gd_tdrunq(gd, 31 - <i32>clz<u32>(gd.gd_runqmask)).rq_head! : gd.gd_idlethread;
+  if (ntd !== td) {
+    if (ntd.td_critcount <= 0) panic("lwkt_switch: the next thread is not in a critical section");
+    gd.gd_curthread = ntd;
+    switch_to(changetype<usize>(td) + offsetof<thread>("td_sp"), ntd.td_sp);
+  }
+  td.td_critcount--;
+}
+
+/*
+ * lwkt_yield: lets this CPU's other runnable threads of the caller's
+ * priority or higher run first; the caller goes behind its equal-priority
+ * peers and comes back after them (at once if there are none). A caller
+ * that has descheduled itself blocks, as with lwkt_switch.
+ * Context: thread, critical section or not (a voluntary switch).
+ */
+export function lwkt_yield(): void {
+  const gd = mycpu();
+  const td = gd.gd_curthread;
+  crit_enter();
+  if ((td.td_flags & TDF_RUNQ) != 0) {
+    _lwkt_dequeue(gd, td);
+    _lwkt_enqueue(gd, td);
+  }
+  lwkt_switch();
+  crit_exit();
+}
+
+// ---- schedule, deschedule, priority ---------------------------------------------------
+
+/*
+ * lwkt_schedule: makes td runnable. If it outranks the running thread it
+ * runs before lwkt_schedule returns, or, inside a critical section, at the
+ * outermost crit_exit.
+ * Context: thread; td must belong to this CPU (another CPU's thread needs an
+ * IPI to its owner: not yet); not the idle thread, not an exited thread.
+ */
+export function lwkt_schedule(td: thread): void {
+  const gd = _lwkt_owner(td, "lwkt_schedule: another cpu's thread");
+  if (td === gd.gd_idlethread) panic("lwkt_schedule: the idle thread");
+  if ((td.td_flags & TDF_EXITING) != 0) panic("lwkt_schedule: an exited thread");
+  crit_enter();
+  _lwkt_enqueue(gd, td);
+  crit_exit();
+}
+
+/*
+ * lwkt_deschedule: td is no longer runnable; it keeps running if it is the
+ * caller, until the caller switches (that is how a thread blocks).
+ * Context: thread; td must belong to this CPU.
+ */
+export function lwkt_deschedule(td: thread): void {
+  const gd = _lwkt_owner(td, "lwkt_deschedule: another cpu's thread");
+  crit_enter();
+  _lwkt_dequeue(gd, td);
+  crit_exit();
+}
+
+/*
+ * lwkt_setpri: td's priority becomes pri (0..TDPRI_MAX); a runnable td goes
+ * to the end of its new priority's queue. Lowering the caller's own
+ * priority does not switch: lwkt_yield does. Raising another thread above
+ * the caller reschedules, as lwkt_schedule does.
+ * Context: thread; td must belong to this CPU.
+ */
+export function lwkt_setpri(td: thread, pri: i32): void {
+  const gd = _lwkt_owner(td, "lwkt_setpri: another cpu's thread");
+  if (pri < 0 || pri > TDPRI_MAX) panic("lwkt_setpri: priority out of range");
+  crit_enter();
+  if ((td.td_flags & TDF_RUNQ) != 0) {
+    _lwkt_dequeue(gd, td);
+    td.td_pri = pri;
+    _lwkt_enqueue(gd, td);
+  } else {
+    td.td_pri = pri;
+  }
+  crit_exit();
+}
+
+// ---- creation and exit ---------------------------------------------------------------
+
+/* Every thread's first code: leaves the critical section it was switched to in, runs its function, exits. */
+function lwkt_thread_start(arg: u32): void {
+  const td = changetype<thread>(<usize>arg);
+  crit_exit();
+  call_indirect<void>(td.td_func, td.td_arg);
+  lwkt_exit();
+}
+
+/* A thread and its stack: an exited one of this CPU's, else fresh memory. */
+function lwkt_alloc_thread(gd: globaldata): thread {
+  const td = gd.gd_freetd;
+  if (td) {
+    gd.gd_freetd = td.td_allnext;
+    const kstack = td.td_kstack;
+    memory.fill(changetype<usize>(td), 0, offsetof<thread>());
+    td.td_kstack = kstack;
+    return td;
+  }
+  const fresh = changetype<thread>(bootalloc(offsetof<thread>(), 64));
+  fresh.td_kstack = bootalloc(LWKT_STACK_BYTES, 16);
+  return fresh;
+}
+
+/* A thread of gd's that will run func(arg) at pri once switched to, in gd_tdallq, not runnable. */
+function lwkt_init_thread(gd: globaldata, func: u32, arg: u32, pri: i32): thread {
+  const td = lwkt_alloc_thread(gd);
+  td.td_gd = gd;
+  td.td_pri = pri;
+  td.td_critcount = 1;
+  td.td_func = func;
+  td.td_arg = arg;
+  td.td_sp = stack_init(<u64>(td.td_kstack + LWKT_STACK_BYTES), <u64>(td.td_kstack + LWKT_STACK_GUARD),
+    lwkt_thread_start.index, <u32>changetype<usize>(td));
+  _lwkt_allq_insert(gd, td);
+  return td;
+}
+
+/*
+ * lwkt_create: a thread on this CPU that runs func(arg) at priority pri and
+ * exits when func returns. It is scheduled at once, so it runs before
+ * lwkt_create returns if it outranks the caller outside a critical section.
+ * Context: thread; the thread belongs to this CPU for life (creating one for
+ * another CPU will take an IPI: not yet).
+ */
+export function lwkt_create(func: (arg: u32) => void, arg: u32, pri: i32): thread {
+  if (pri < 0 || pri > TDPRI_MAX) panic("lwkt_create: priority out of range");
+  const gd = mycpu();
+  crit_enter();
+  const td = lwkt_init_thread(gd, func.index, arg, pri);
+  _lwkt_enqueue(gd, td);
+  crit_exit();
+  return td;
+}
+
+/*
+ * lwkt_exit: ends the calling thread. It leaves the run queue and
+ * gd_tdallq and waits in gd_freetd, stack and all, for lwkt_create to
+ * recycle it: a thread cannot free the stack it runs on.
+ * Context: thread, not the idle or a boot thread; does not return.
+ */
+export function lwkt_exit(): void {
+  const gd = mycpu();
+  const td = gd.gd_curthread;
+  if (td === gd.gd_idlethread || td.td_kstack == 0) panic("lwkt_exit: the idle or a boot thread");
+  crit_enter();
+  td.td_flags |= TDF_EXITING;
+  _lwkt_dequeue(gd, td);
+  _lwkt_allq_remove(gd, td);
+  td.td_allnext = gd.gd_freetd;
+  gd.gd_freetd = td;
+  lwkt_switch();
+  panic("lwkt_exit: an exited thread ran again");
+}
+
+// ---- per-CPU start -------------------------------------------------------------------
+
+/*
+ * The idle thread: runs only when no thread of its CPU is runnable, and
+ * halts until an interrupt makes one runnable (an interrupt handler, or an
+ * IPI from another CPU, once there are such).
+ */
+function lwkt_idle_loop(arg: u32): void {
+  const gd = mycpu();
+  while (true) {
+    cli();
+    if (gd.gd_runqmask != 0) lwkt_switch();
+    else sti_hlt();
+  }
+}
+
+/*
+ * lwkt_gdinit: this CPU's scheduler. The code running now becomes the CPU's
+ * boot thread (TDPRI_KERN_DAEMON, runnable, on the runtime's stack), and
+ * the idle thread is made.
+ * Context: once per CPU, before any other lwkt_ call there.
+ */
+export function lwkt_gdinit(): void {
+  const gd = mycpu();
+  gd.gd_cpuid = cpu_id();
+  const td = changetype<thread>(bootalloc(offsetof<thread>(), 64));
+  td.td_gd = gd;
+  td.td_pri = TDPRI_KERN_DAEMON;
+  gd.gd_curthread = td;
+  _lwkt_allq_insert(gd, td);
+  _lwkt_enqueue(gd, td);
+  gd.gd_idlethread = lwkt_init_thread(gd, lwkt_idle_loop.index, 0, TDPRI_IDLE_THREAD);
+}

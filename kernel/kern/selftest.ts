@@ -1,0 +1,198 @@
+// Kernel self-tests, chosen on the multiboot command line: `selftest=NAME`
+// runs one test, `selftest=all` every one (emu boot -append, QEMU -append).
+// After bring-up every CPU runs the chosen tests at the same time, in the
+// same order, each in its boot thread, and collects one line per test:
+//
+//   cpu 2: selftest lwkt.priority ok
+//   cpu 2: selftest lwkt.priority FAIL why (trace: what the test recorded)
+//
+// Then the CPUs print their lines in CPU order, so the transcript does not
+// depend on how their work interleaved, and the BSP adds a summary line:
+// `selftest: 7 tests on 4 cpus: all ok` (or `: 3 failed`).
+//
+// A test is a function returning null when it passes, else why it failed;
+// it may record events with trace()/traceDec() and compare them with
+// traced(). It starts in the boot thread at TDPRI_KERN_DAEMON, outside any
+// critical section, and must leave it so.
+
+import { cpu_id, pause } from "../hw";
+import { lock, putc, putDec, puts, unlock } from "../console";
+import { bootalloc } from "./kern_bootalloc";
+import { TDPRI_KERN_DAEMON, curthread, lwkt_setpri } from "./lwkt_thread";
+import {
+  lwkt_test_critical, lwkt_test_deschedule, lwkt_test_exit, lwkt_test_oncpu, lwkt_test_priority,
+  lwkt_test_roundrobin, lwkt_test_yield,
+} from "./lwkt_selftest";
+
+const SELFTEST_NAMES: StaticArray<string> = [
+  "lwkt.priority", "lwkt.roundrobin", "lwkt.yield", "lwkt.deschedule", "lwkt.critical", "lwkt.oncpu", "lwkt.exit",
+];
+
+function selftest_call(i: i32): string | null {
+  switch (i) {
+    case 0: return lwkt_test_priority();
+    case 1: return lwkt_test_roundrobin();
+    case 2: return lwkt_test_yield();
+    case 3: return lwkt_test_deschedule();
+    case 4: return lwkt_test_critical();
+    case 5: return lwkt_test_oncpu();
+    default: return lwkt_test_exit();
+  }
+}
+
+// Shared by every CPU (atomics): written by the BSP before the APs start, except the last three.
+const selftest_mask: usize = memory.data(4); // bit i: run SELFTEST_NAMES[i]
+const selftest_unknown: usize = memory.data(4); // the command line named no such test
+const selftest_go: usize = memory.data(4); // every CPU is up: start
+const selftest_turn: usize = memory.data(4); // the CPU whose lines go out now
+const selftest_failed: usize = memory.data(4); // failed lines, all CPUs
+
+// Per CPU (module globals are): this CPU's lines, and the current test's trace.
+const OUT_BYTES: usize = 4096;
+const TRACE_BYTES: usize = 256;
+let out_buf: usize = 0;
+let out_len: usize = 0;
+let trace_buf: usize = 0;
+let trace_len: usize = 0;
+
+function out(s: string): void {
+  for (let i = 0; i < s.length && out_len < OUT_BYTES; i++) store<u8>(out_buf + out_len++, <u8>s.charCodeAt(i));
+}
+
+function outDec(v: u32): void {
+  if (v >= 10) outDec(v / 10);
+  if (out_len < OUT_BYTES) store<u8>(out_buf + out_len++, <u8>(0x30 + v % 10));
+}
+
+/* trace: records an event of the running test. Context: any thread of the CPU running the test. */
+export function trace(s: string): void {
+  if (trace_len > 0 && trace_len < TRACE_BYTES) store<u8>(trace_buf + trace_len++, 0x20);
+  for (let i = 0; i < s.length && trace_len < TRACE_BYTES; i++) store<u8>(trace_buf + trace_len++, <u8>s.charCodeAt(i));
+}
+
+/* traceDec: trace() of a number. */
+export function traceDec(v: u32): void {
+  if (trace_len > 0 && trace_len < TRACE_BYTES) store<u8>(trace_buf + trace_len++, 0x20);
+  let digits: u32 = 1;
+  for (let t = v; t >= 10; t /= 10) digits *= 10;
+  for (; digits > 0 && trace_len < TRACE_BYTES; digits /= 10) store<u8>(trace_buf + trace_len++, <u8>(0x30 + v / digits % 10));
+}
+
+/* traced: whether the test's events so far are exactly `s`, space-separated. Context: as trace(). */
+export function traced(s: string): bool {
+  if (<usize>s.length != trace_len) return false;
+  for (let i = 0; i < s.length; i++) if (load<u8>(trace_buf + <usize>i) != <u8>s.charCodeAt(i)) return false;
+  return true;
+}
+
+function cmdline_at(p: usize, s: string): bool {
+  for (let i = 0; i < s.length; i++) if (load<u8>(p + <usize>i) != <u8>s.charCodeAt(i)) return false;
+  return true;
+}
+
+/* The name [p, end) of SELFTEST_NAMES, -1 for none, -2 for "all". */
+function selftest_lookup(p: usize, end: usize): i32 {
+  if (end - p == 3 && cmdline_at(p, "all")) return -2;
+  for (let i = 0; i < SELFTEST_NAMES.length; i++) {
+    const name = SELFTEST_NAMES[i];
+    if (<usize>name.length == end - p && cmdline_at(p, name)) return i;
+  }
+  return -1;
+}
+
+/*
+ * selftest_parse: finds `selftest=NAME` in the multiboot command line (mbInfo
+ * 0: none) and says whether there was one; an unknown NAME is reported here
+ * and fails the run.
+ * Context: the BSP, before it starts the APs.
+ */
+export function selftest_parse(mbInfo: usize): bool {
+  if (mbInfo == 0 || (load<u32>(mbInfo) & 4) == 0) return false;
+  let p: usize = load<u32>(mbInfo, 16);
+  while (load<u8>(p) != 0) {
+    while (load<u8>(p) == 0x20) p++;
+    const start = p;
+    while (load<u8>(p) != 0 && load<u8>(p) != 0x20) p++;
+    if (p - start < 9 || !cmdline_at(start, "selftest=")) continue;
+    const i = selftest_lookup(start + 9, p);
+    if (i == -2) atomic.store<u32>(selftest_mask, (1 << SELFTEST_NAMES.length) - 1);
+    else if (i >= 0) atomic.store<u32>(selftest_mask, 1 << i);
+    else {
+      atomic.store<u32>(selftest_unknown, 1);
+      lock();
+      puts("selftest: no test named ");
+      for (let c = start + 9; c < p; c++) putc(load<u8>(c));
+      puts("\n");
+      unlock();
+    }
+    return true;
+  }
+  return false;
+}
+
+/*
+ * selftest_wanted: whether this boot runs self-tests (selftest_parse found some).
+ * Context: any CPU, after selftest_parse.
+ */
+export function selftest_wanted(): bool {
+  return atomic.load<u32>(selftest_mask) != 0;
+}
+
+/*
+ * selftest_run: waits for the BSP's go, runs the chosen tests on this CPU,
+ * then prints this CPU's lines when its turn comes.
+ * Context: this CPU's boot thread, after lwkt_gdinit, outside a critical section.
+ */
+export function selftest_run(): void {
+  const cpu = cpu_id();
+  out_buf = bootalloc(OUT_BYTES, 16);
+  trace_buf = bootalloc(TRACE_BYTES, 16);
+  while (atomic.load<u32>(selftest_go) == 0) pause();
+  const me = curthread();
+  const mask = atomic.load<u32>(selftest_mask);
+  for (let i = 0; i < SELFTEST_NAMES.length; i++) {
+    if ((mask & (1 << i)) == 0) continue;
+    trace_len = 0;
+    let why = selftest_call(i);
+    if (why === null && me.td_critcount != 0) why = "left a critical section open";
+    if (why === null && curthread() !== me) why = "did not come back to the boot thread";
+    lwkt_setpri(me, TDPRI_KERN_DAEMON);
+    out("cpu "); outDec(cpu); out(": selftest "); out(SELFTEST_NAMES[i]);
+    if (why === null) {
+      out(" ok\n");
+      continue;
+    }
+    atomic.add<u32>(selftest_failed, 1);
+    out(" FAIL "); out(why!); out(" (trace:");
+    if (trace_len > 0) out(" ");
+    for (let j: usize = 0; j < trace_len && out_len < OUT_BYTES; j++) store<u8>(out_buf + out_len++, load<u8>(trace_buf + j));
+    out(")\n");
+  }
+  while (atomic.load<u32>(selftest_turn) != cpu) pause();
+  lock();
+  for (let j: usize = 0; j < out_len; j++) putc(load<u8>(out_buf + j));
+  unlock();
+  atomic.store<u32>(selftest_turn, cpu + 1);
+}
+
+/*
+ * selftest_main: starts the tests on every CPU (`cpus` of them are online and
+ * waiting in selftest_run), runs the BSP's share, waits for every CPU's
+ * lines and prints the summary. Returns whether everything passed.
+ * Context: the BSP's boot thread, after bring-up.
+ */
+export function selftest_main(cpus: u32): bool {
+  if (atomic.load<u32>(selftest_unknown) != 0) return false;
+  atomic.store<u32>(selftest_go, 1);
+  selftest_run();
+  while (atomic.load<u32>(selftest_turn) != cpus) pause();
+  const failed = atomic.load<u32>(selftest_failed);
+  const tests = popcnt<u32>(atomic.load<u32>(selftest_mask));
+  lock();
+  puts("selftest: "); putDec(tests); puts(tests == 1 ? " test on " : " tests on ");
+  putDec(cpus); puts(cpus == 1 ? " cpu: " : " cpus: ");
+  if (failed == 0) puts("all ok\n");
+  else { putDec(failed); puts(" failed\n"); }
+  unlock();
+  return failed == 0;
+}

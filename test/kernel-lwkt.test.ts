@@ -1,0 +1,80 @@
+/**
+ * LWKT on every CPU (kernel/kern/lwkt_thread.ts): kernel/main.ts booted with
+ * `selftest=all` on the command line runs kernel/kern/lwkt_selftest.ts on
+ * each CPU at once, and each CPU prints one line per test, in CPU order. So
+ * the whole transcript is the same whatever the seed (the interleaving of the
+ * vCPUs); a test that does not finish would show as a missing line.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Session } from '../emu/machine/session.js';
+import { buildElf } from '../tools/wasm2x64/ts2elf.js';
+import { ROOT } from './helpers/emu.js';
+
+/** Every test kernel/kern/selftest.ts knows, in the order it runs them. */
+const TESTS = ['lwkt.priority', 'lwkt.roundrobin', 'lwkt.yield', 'lwkt.deschedule', 'lwkt.critical', 'lwkt.oncpu', 'lwkt.exit'];
+/** The debug-exit values kernel/kern/kern_shutdown.ts writes, as exit statuses. */
+const STATUS_OK = 1;
+const STATUS_SELFTEST_FAILED = 3 * 2 + 1;
+
+let dir = '';
+const elf = (): string => path.join(dir, 'kernel.elf');
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernel-lwkt-'));
+  await buildElf(path.join(ROOT, 'kernel/main.ts'), elf(), { target: 'kernel' });
+}, 120_000);
+afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+async function boot(cpus: number, seed: bigint, append?: string): Promise<{ out: string; status: number | null; instructions: number[] }> {
+  const s = new Session({ kernel: { name: 'kernel.elf', bytes: fs.readFileSync(elf()) }, cpus, seed, append, noReboot: true });
+  const stop = await s.runToExit({ virtualTimeout: 20e9 });
+  return { out: s.serial.output, status: stop.kind === 'exit' ? stop.status : null, instructions: s.cpus().map((c) => c.instructions) };
+}
+
+describe('selftest=all', () => {
+  for (const cpus of [1, 2, 4]) {
+    it(`on -smp ${cpus}: every CPU passes every test, and two seeds print the same transcript`, async () => {
+      const runs = [await boot(cpus, 1n, 'selftest=all'), await boot(cpus, 7n, 'selftest=all')];
+      for (const { out, status } of runs) {
+        const lines = out.split('\n').filter((l) => l.includes('selftest'));
+        const results = lines.slice(0, -1).map((l) => /^cpu (\d+): selftest (\S+) (.*)$/.exec(l));
+        expect(results.every((r) => r !== null), out).toBe(true);
+        expect(results.filter((r) => r![3] !== 'ok').map((r) => r![0])).toEqual([]);
+        const expected = Array.from({ length: cpus }, (_, cpu) => TESTS.map((t) => `${cpu} ${t}`)).flat();
+        expect(results.map((r) => `${r![1]} ${r![2]}`)).toEqual(expected);
+        expect(lines.at(-1)).toBe(`selftest: ${TESTS.length} tests on ${cpus} ${cpus === 1 ? 'cpu' : 'cpus'}: all ok`);
+        expect(out).toContain(`${cpus} of ${cpus} cpus online\n`);
+        expect(status).toBe(STATUS_OK);
+      }
+      expect(runs[1].out).toBe(runs[0].out);
+      // The seeds did interleave the CPUs differently: their waits spun for different times.
+      if (cpus > 1) expect(runs[1].instructions).not.toEqual(runs[0].instructions);
+    }, 120_000);
+  }
+});
+
+describe('choosing tests', () => {
+  it('selftest=NAME runs that test alone, on every CPU', async () => {
+    const { out, status } = await boot(2, 1n, 'console=ttyS0 selftest=lwkt.critical');
+    expect(out.split('\n').filter((l) => l.includes('selftest'))).toEqual([
+      'cpu 0: selftest lwkt.critical ok', 'cpu 1: selftest lwkt.critical ok', 'selftest: 1 test on 2 cpus: all ok',
+    ]);
+    expect(status).toBe(STATUS_OK);
+  });
+
+  it('what if the command line names no such test? It says so and the run fails', async () => {
+    const { out, status } = await boot(2, 1n, 'selftest=lwkt.nope');
+    expect(out).toContain('selftest: no test named lwkt.nope\n');
+    expect(out).not.toMatch(/selftest lwkt/);
+    expect(status).toBe(STATUS_SELFTEST_FAILED);
+  });
+
+  it('without selftest= the kernel only brings the CPUs up', async () => {
+    const { out, status } = await boot(2, 1n);
+    expect(out).not.toContain('selftest');
+    expect(out).toMatch(/^2 of 2 cpus online$/m);
+    expect(status).toBe(STATUS_OK);
+  });
+});
