@@ -16,7 +16,7 @@
  * nothing can ever wait there.
  */
 import { type Instr, type MemInstr, Op, opInfo } from '../wasm/index.js';
-import { type Gp, type OpContext, r32, rw } from './context.js';
+import { type Gp, type OpContext, ptr, r32, rw } from './context.js';
 import type { Family } from './families.js';
 import { UnsupportedError } from './func.js';
 import { Trap } from './ops.js';
@@ -32,7 +32,6 @@ function shape(name: string): Shape {
   return { kind: 'rmw', rmw: rmw.replace(/_u$/, '') as Rmw };
 }
 
-const PTR: Record<number, string> = { 1: 'byte ptr', 2: 'word ptr', 4: 'dword ptr', 8: 'qword ptr' };
 const bits = (w: number): 8 | 16 | 32 | 64 => (w * 8) as 8 | 16 | 32 | 64;
 const hex = (v: number): string => `0x${v.toString(16)}`;
 
@@ -69,7 +68,7 @@ function access(c: OpContext, ins: MemInstr, w: number, want?: Gp): { a: Gp; m: 
     c.emit(`test ${rw(a, 8)}, ${w - 1}`);
     c.emit(`jnz ${c.trap(Trap.Unaligned)}`);
   }
-  return { a, m: `${PTR[w]} [${checked ? `r15+${a}-${w}` : a}]` };
+  return { a, m: `${ptr(w)} [${checked ? `r15+${a}-${w}` : a}]` };
 }
 
 /** Zero-extends a narrow result in `r` (32-bit operations have already done it). */

@@ -69,5 +69,11 @@ const low = (r: Gp, k: 0 | 1 | 2): string => {
 export const r32 = (r: Gp): string => low(r, 0);
 export const r16 = (r: Gp): string => low(r, 1);
 export const r8 = (r: Gp): string => low(r, 2);
+/** The size keyword of a memory operand of `bytes` bytes. */
+export const ptr = (bytes: number): string => {
+  const k = ({ 1: 'byte', 2: 'word', 4: 'dword', 8: 'qword' } as Record<number, string>)[bytes];
+  if (!k) throw new Error(`no memory operand of ${bytes} bytes`);
+  return `${k} ptr`;
+};
 /** The register name for a value of `bits` width. */
 export const rw = (r: Gp, bits: 8 | 16 | 32 | 64): string => (bits === 64 ? r : bits === 32 ? r32(r) : bits === 16 ? r16(r) : r8(r));

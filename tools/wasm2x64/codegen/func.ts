@@ -14,7 +14,7 @@
  * if/else joins are canonical (vstack.ts). r15 holds the linear memory base.
  */
 import { type FuncType, type Instr, type Module, Op, opInfo, FUNC_FRAME, ValType } from '../wasm/index.js';
-import { type OpContext, r32, rw } from './context.js';
+import { type OpContext, ptr, r32, rw } from './context.js';
 import { FAMILIES } from './families.js';
 import { ALU, COMPARE, LOAD, SHIFT, STORE, Trap, UNARY } from './ops.js';
 import { type Expect, hex, invert, NO_CACHES, type Popped, ValueStack } from './vstack.js';
@@ -89,7 +89,10 @@ export function compileFunction(env: FuncEnv, index: number): string {
   const where = (): string => `func ${index} (${env.funcName(index)}) @${at}`;
 
   const localOff = (j: number): number => (j < np ? 16 + 8 * j : -8 * (j - np + 1));
-  const localPtr = (j: number, ptr = 'qword ptr'): string => `${ptr} [rbp${localOff(j) < 0 ? '-' : '+'}${Math.abs(localOff(j))}]`;
+  /** Loads a value of type t from the 8-byte cell at `at` (an address without size): i32 zero-extended, floats as bits. */
+  const loadTyped = (t: ValType, r: string, at: string): void => {
+    e(r.startsWith('xmm') ? `movq ${r}, qword ptr ${at}` : t === ValType.I32 ? `mov ${r32(r)}, dword ptr ${at}` : `mov ${r}, qword ptr ${at}`);
+  };
   const vs = new ValueStack(e, (d) => -8 * (nd + d + 1), localTypes.length, where);
   const mem = (): string => {
     if (!env.memory) throw new Error('memory instruction without memory (validation lets none through)');
@@ -158,10 +161,9 @@ export function compileFunction(env: FuncEnv, index: number): string {
     const c = byIndex.get(target)!;
     return { dest: c.kind === 'loop' ? c.start : c.end, n: c.kind === 'loop' ? c.np : c.nr, height: c.height, expect: c.expect };
   };
-  /** Loads local j into register r (a label's expected cache). */
+  /** Loads local j into register r. */
   const loadLocal = (j: number, r: string): void => {
-    const t = localTypes[j];
-    e(r.startsWith('xmm') ? `movq ${r}, ${localPtr(j)}` : t === ValType.I32 ? `mov ${r32(r)}, ${localPtr(j, 'dword ptr')}` : `mov ${r}, ${localPtr(j)}`);
+    loadTyped(localTypes[j], r, `[rbp${localOff(j) < 0 ? '-' : '+'}${Math.abs(localOff(j))}]`);
   };
   /** The caches a new block's or if's end label expects: those of the innermost loop around it. */
   const enclosingExpect = (): Expect => {
@@ -252,7 +254,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
     for (let i = 0; i < r; i++) {
       const t = type.results[i];
       const reg = vs.alloc(isFloat(t) ? 'xmm' : 'gp');
-      e(t === ValType.I32 ? `mov ${r32(reg)}, dword ptr [rsp+${8 * i}]` : isFloat(t) ? `movq ${reg}, qword ptr [rsp+${8 * i}]` : `mov ${reg}, qword ptr [rsp+${8 * i}]`);
+      loadTyped(t, reg, `[rsp+${8 * i}]`);
       vs.pushReg(reg);
     }
     if (k) e(`add rsp, ${8 * k}`);
@@ -445,7 +447,7 @@ export function compileFunction(env: FuncEnv, index: number): string {
         if (r) { vs.push({ k: 'reg', r }); break; }
         const t = localTypes[j];
         const reg = vs.alloc(isFloat(t) ? 'xmm' : 'gp');
-        e(t === ValType.I32 ? `mov ${r32(reg)}, ${localPtr(j, 'dword ptr')}` : isFloat(t) ? `movq ${reg}, ${localPtr(j)}` : `mov ${reg}, ${localPtr(j)}`);
+        loadLocal(j, reg);
         vs.pushReg(reg);
         vs.cache(j, reg);
         break;
@@ -606,13 +608,11 @@ export function compileFunction(env: FuncEnv, index: number): string {
           e(`${ld.replace(/\b(eax|rax)\b/, (m) => (m === 'eax' ? r32(dst) : dst))} ${where}`);
           vs.pushReg(dst);
         } else if (STORE.has(op)) {
-          const [st, w] = STORE.get(op)!;
-          const [ptr, reg] = st.split('|');
-          const bits = ({ rdx: 64, edx: 32, dx: 16, dl: 8 } as const)[reg as 'rdx']!;
+          const bits = STORE.get(op)!;
           const v = vs.pop();
           const src = v.k === 'const' ? vs.operand(v, bits) : rw(vs.read(v), bits);
-          const { at: where, t } = address(vs.pop(), (ins as { offset: number }).offset, w);
-          e(`mov ${ptr} ${where}, ${src}`);
+          const { at: where, t } = address(vs.pop(), (ins as { offset: number }).offset, bits / 8);
+          e(`mov ${ptr(bits / 8)} ${where}, ${src}`);
           if (t) vs.free(t);
         } else if (!divide(op) && !FAMILIES.some((fam) => fam(ins, ctx))) {
           throw new UnsupportedError(`func ${index} (${env.funcName(index)}): unsupported instruction ${opInfo(op).name}`);

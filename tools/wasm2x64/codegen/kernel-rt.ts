@@ -24,7 +24,7 @@
  *   KERNEL_LOAD ..      this image: code, data, page tables, per-CPU areas, stacks;
  *                       the loader puts its command lines and modules after it
  */
-import { TRAP_MESSAGES } from './ops.js';
+import { trapMessageData } from './ops.js';
 
 /** Where the image is loaded (16 MiB): the module's memory window ends here. */
 export const KERNEL_LOAD = 0x1000000;
@@ -216,7 +216,6 @@ const dataSegments = `
  * `__code_end`.
  */
 export function kernelRuntime(k: KernelLayout): string {
-  const trapMsgs = Object.entries(TRAP_MESSAGES).map(([n, v]) => `__trapmsg${n}: .asciz "${v}"`);
   const excNames = EXCEPTIONS.map((v, i) => `__excname${i}: .asciz "${v}"`);
   // One per vector, 16 bytes apart from __trap0 (each is at most 12).
   const stubs = Array.from({ length: 256 }, (_, v) => `
@@ -875,9 +874,8 @@ __boot_info:
 __console_busy: .long 0
   .balign 8
 __table_next: .quad __tables
-__trapmsgs: .quad 0, ${Object.keys(TRAP_MESSAGES).map((n) => `__trapmsg${n}`).join(', ')}
 __excnames: .quad ${EXCEPTIONS.map((_, i) => `__excname${i}`).join(', ')}
-${trapMsgs.join('\n')}
+${trapMessageData()}
 ${excNames.join('\n')}
 __s_wasmtrap: .asciz "wasm trap: "
 __s_infunc: .asciz " in function "

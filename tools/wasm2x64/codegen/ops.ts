@@ -85,12 +85,10 @@ export const LOAD: ReadonlyMap<Op, [string, number]> = new Map([
   [Op.I64Load32S, ['movsxd rax, dword ptr', 4]], [Op.I64Load32U, ['mov eax, dword ptr', 4]],
 ]);
 
-/** Stores: the register holding the value (loaded into rdx) at the access width. */
-export const STORE: ReadonlyMap<Op, [string, number]> = new Map([
-  [Op.I32Store, ['dword ptr|edx', 4]], [Op.I64Store, ['qword ptr|rdx', 8]],
-  [Op.F32Store, ['dword ptr|edx', 4]], [Op.F64Store, ['qword ptr|rdx', 8]],
-  [Op.I32Store8, ['byte ptr|dl', 1]], [Op.I32Store16, ['word ptr|dx', 2]],
-  [Op.I64Store8, ['byte ptr|dl', 1]], [Op.I64Store16, ['word ptr|dx', 2]], [Op.I64Store32, ['dword ptr|edx', 4]],
+/** Stores: how many bits of the value they write (the access is bits / 8 bytes wide). */
+export const STORE: ReadonlyMap<Op, 8 | 16 | 32 | 64> = new Map([
+  [Op.I32Store, 32], [Op.I64Store, 64], [Op.F32Store, 32], [Op.F64Store, 64],
+  [Op.I32Store8, 8], [Op.I32Store16, 16], [Op.I64Store8, 8], [Op.I64Store16, 16], [Op.I64Store32, 32],
 ]);
 
 /** Trap kinds: the number the stubs pass to the runtime, which prints the message and exits with 100 + kind. */
@@ -130,3 +128,15 @@ export const TRAP_MESSAGES: Record<Trap, string> = {
   [Trap.Unaligned]: 'unaligned atomic',
   [Trap.Unshared]: 'expected shared memory',
 };
+
+/**
+ * The trap messages as assembly data for a runtime: `__trapmsgs`, quads
+ * indexed by trap kind (0 unused) pointing at NUL-terminated strings.
+ */
+export function trapMessageData(): string {
+  const kinds = Object.keys(TRAP_MESSAGES);
+  return [
+    `__trapmsgs: .quad 0, ${kinds.map((k) => `__trapmsg${k}`).join(', ')}`,
+    ...Object.entries(TRAP_MESSAGES).map(([k, v]) => `__trapmsg${k}: .asciz "${v}"`),
+  ].join('\n');
+}

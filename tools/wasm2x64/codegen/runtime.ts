@@ -7,7 +7,7 @@
  * convention (arguments at [rsp+8+8i], results written back there) or, for
  * the helpers, with registers as documented per routine.
  */
-import { Trap, TRAP_MESSAGES } from './ops.js';
+import { Trap, trapMessageData } from './ops.js';
 
 /** Bytes of the wasm stack; its lowest 64 KiB stay free for the runtime (the trap handler, syscalls). */
 export const STACK_BYTES = 8 << 20;
@@ -17,7 +17,6 @@ export const STACK_BYTES = 8 << 20;
  * with status 0 after flushing.
  */
 export function runtime(main: string): string {
-  const msgs = Object.entries(TRAP_MESSAGES).map(([k, v]) => `__trapmsg${k}: .asciz "${v}"`);
   return `
   .text
 _start:
@@ -394,8 +393,7 @@ __stack_limit: .quad 0
 __trap_resume: .quad 0
 __trap_rsp: .quad 0
 __out_len: .quad 0
-__trapmsgs: .quad 0, ${Object.keys(TRAP_MESSAGES).map((k) => `__trapmsg${k}`).join(', ')}
-${msgs.join('\n')}
+${trapMessageData()}
 __s_trap: .asciz " trap "
 __s_space: .asciz " "
 __s_nl: .asciz "\\n"

@@ -18,7 +18,7 @@
  * `done()` ends the instruction: pins and scratch go, owned registers must
  * have been pushed or freed.
  */
-import { r32, rw } from './context.js';
+import { ptr, r32, rw } from './context.js';
 
 export type Entry =
   | { readonly k: 'reg'; readonly r: string }
@@ -286,7 +286,7 @@ export class ValueStack {
       if (bits < 64) return hex(p.v & ((1n << BigInt(bits)) - 1n));
       if (fits32(p.v)) return hex(p.v);
     }
-    if (p.k === 'slot') return this.slot(p.d, `${bits === 64 ? 'qword' : bits === 32 ? 'dword' : bits === 16 ? 'word' : 'byte'} ptr`);
+    if (p.k === 'slot') return this.slot(p.d, ptr(bits / 8));
     return rw(this.read(p), bits);
   }
 
