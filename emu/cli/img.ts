@@ -9,6 +9,8 @@ import { checkImage } from '../storage/check.js';
 import { compactImage, convertImage } from '../storage/convert.js';
 import { commitImage } from '../storage/commit.js';
 import { rebaseImage } from '../storage/rebase.js';
+import { QCOW2_UNCHECKED } from '../storage/check-qcow2.js';
+import { withProgress } from './progress.js';
 
 export const IMG_USAGE = [
   'emu img create [-f dfly|raw] [-b BACKING] FILE [SIZE]',
@@ -20,7 +22,9 @@ export const IMG_USAGE = [
   'emu img rebase [-u] -b BACKING FILE    (-b "" removes the backing file)',
   '',
   'SIZE is bytes with an optional K, M, G or T suffix (powers of 1024).',
-  'Images are damselfly images (dfly) or raw, recognised by content.',
+  'Images are damselfly images (dfly), raw, or qcow2 (read-only: info, convert and check it,',
+  'or boot it with -drive …,snapshot=on), recognised by content. Long work shows a',
+  'progress bar when stderr is a terminal.',
 ].join('\n');
 
 interface Parsed { flags: Map<string, string | true>; args: string[] }
@@ -77,27 +81,31 @@ export async function imgCommand(argv: string[]): Promise<number> {
     }
     case 'convert': {
       const p = parse(cmd, rest, ['O'], [], [2, 2]);
-      convertImage(nodeEnv, p.args[0], p.args[1], format(cmd, p.flags.get('O')));
+      const to = format(cmd, p.flags.get('O'));
+      withProgress('convert', (progress) => convertImage(nodeEnv, p.args[0], p.args[1], to, undefined, progress));
       return 0;
     }
     case 'check': {
       const file = parse(cmd, rest, [], [], [1, 1]).args[0];
-      const r = checkImage(nodeEnv, file);
+      const r = withProgress('check', (progress) => checkImage(nodeEnv, file, progress));
       if (r.errors.length) {
         process.stderr.write(r.errors.map((e) => `emu: ${e}\n`).join(''));
         return 2;
       }
       if (r.format === 'raw') out(`${file}: raw image; it has no checksums to check.\n`);
+      else if (r.format === 'qcow2') out(`No errors were found in the qcow2 tables.\n${r.chunks} allocated clusters checked; not checked: ${QCOW2_UNCHECKED}.\n`);
       else out(`No errors were found on the image.\n${r.chunks} data chunks verified; ${r.leaked} bytes unreferenced${r.leaked ? ' (emu img compact reclaims them)' : ''}.\n`);
       return 0;
     }
     case 'commit': {
-      const r = commitImage(nodeEnv, parse(cmd, rest, [], [], [1, 1]).args[0]);
+      const file = parse(cmd, rest, [], [], [1, 1]).args[0];
+      const r = withProgress('commit', (progress) => commitImage(nodeEnv, file, progress));
       out(`Image committed: ${r.chunks} chunks written into ${r.parent}.\n`);
       return 0;
     }
     case 'compact': {
-      const r = compactImage(nodeEnv, parse(cmd, rest, [], [], [1, 1]).args[0]);
+      const file = parse(cmd, rest, [], [], [1, 1]).args[0];
+      const r = withProgress('compact', (progress) => compactImage(nodeEnv, file, progress));
       out(`${r.before} -> ${r.after} bytes.\n`);
       return 0;
     }

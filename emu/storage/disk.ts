@@ -1,7 +1,7 @@
 /** A virtual disk as the devices see it, whatever file holds it. */
 export interface Disk {
   readonly path: string;
-  readonly format: 'raw' | 'dfly';
+  readonly format: 'raw' | 'dfly' | 'qcow2' | 'scratch';
   readonly size: number;
   /** The disk's parent, for overlays: reads fall through to it. */
   readonly parent: Disk | null;

@@ -11,6 +11,7 @@ import {
   type Entry, type Header, type Slot,
 } from './format.js';
 import { checkRange, readClamped, type Disk } from './disk.js';
+import { allZero } from './zero.js';
 
 /** Dirty chunks kept uncompressed until a flush or until there are this many (4 MiB). */
 const MAX_DIRTY = 64;
@@ -203,7 +204,7 @@ export class DflyImage implements Disk {
 
   private store(k: number, buf: Uint8Array): void {
     this.changed = true;
-    if (buf.every((b) => b === 0)) {
+    if (allZero(buf)) {
       // Without a parent, absent already reads as zeros; an overlay must hide the parent's data.
       if (this.header.parent) this.entries.set(k, { offset: 0, stored: 0, crc: ZERO_CRC });
       else this.entries.delete(k);

@@ -3,6 +3,7 @@ import { type Env, ImageError } from './host.js';
 import { isOurs, ZERO_UUID } from './format.js';
 import { DflyImage } from './image.js';
 import { RawDisk } from './raw.js';
+import { isQcow2, Qcow2Disk, QCOW2_READ_ONLY } from './qcow2.js';
 import type { Disk } from './disk.js';
 
 export interface OpenOptions {
@@ -14,7 +15,6 @@ export interface OpenOptions {
 }
 
 const MAX_DEPTH = 64;
-const QCOW_MAGIC = [0x51, 0x46, 0x49, 0xfb];
 
 export function openDisk(env: Env, path: string, opts: OpenOptions = {}, depth = 0): Disk {
   const file = env.host.open(path, opts.writable ? 'rw' : 'r');
@@ -37,7 +37,12 @@ export function openDisk(env: Env, path: string, opts: OpenOptions = {}, depth =
         return parent;
       });
     }
-    if (QCOW_MAGIC.every((b, i) => head[i] === b)) throw new ImageError(path, 'qcow2 images are not supported yet (qemu-img convert -O raw makes a raw one)');
+    if (isQcow2(head)) {
+      const q = Qcow2Disk.open(file, env.codec);
+      // Refused only after the header is read, so that a bad one says what is wrong with it.
+      if (opts.writable) throw new ImageError(path, QCOW2_READ_ONLY);
+      return q;
+    }
     return new RawDisk(file);
   } catch (e) {
     file.close();

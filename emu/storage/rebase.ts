@@ -10,6 +10,7 @@ import { DflyImage } from './image.js';
 import { openDisk } from './open.js';
 import { readClamped, type Disk } from './disk.js';
 import { writeImage } from './rewrite.js';
+import { allZero } from './zero.js';
 
 export function rebaseImage(env: Env, path: string, backing: string | null, unsafe = false): { copied: number } {
   const d = openDisk(env, path, { noParent: unsafe });
@@ -34,7 +35,7 @@ export function rebaseImage(env: Env, path: string, backing: string | null, unsa
         const now = np ? readClamped(np, k * CHUNK, len) : new Uint8Array(len);
         if (old.every((b, i) => b === now[i])) continue;
         copied++;
-        if (old.every((b) => b === 0)) out.putZero(k);
+        if (allZero(old)) out.putZero(k);
         else out.write(k * CHUNK, old);
       }
     });

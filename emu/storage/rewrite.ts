@@ -7,6 +7,7 @@ import type { Header } from './format.js';
 import { DflyImage } from './image.js';
 import type { Disk } from './disk.js';
 import { openDisk } from './open.js';
+import { allZero } from './zero.js';
 
 export function tempName(env: Env, target: string): string {
   const tag = [...env.host.randomUUID().subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -45,7 +46,7 @@ export function writeRaw(env: Env, target: string, src: Disk, step: number): voi
       f.truncate(src.size);
       for (let pos = 0; pos < src.size; pos += step) {
         const buf = src.read(pos, Math.min(step, src.size - pos));
-        if (!buf.every((b) => b === 0)) f.write(pos, buf);
+        if (!allZero(buf)) f.write(pos, buf);
       }
       f.sync();
     } finally {

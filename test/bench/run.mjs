@@ -7,11 +7,12 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAot } from './aot.mjs';
+import { benchImage } from './image.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-// Fixture programs by name, plus `boot`, `memloop` and `aot` for the sections after the table.
-const names = (process.argv[2] ?? 'crc32,sha256,sieve,qsort,bignum,boot,memloop,aot').split(',');
-const programs = names.filter((n) => n !== 'boot' && n !== 'memloop' && n !== 'aot');
+// Fixture programs by name, plus `boot`, `memloop`, `aot` and `image` for the sections after the table.
+const names = (process.argv[2] ?? 'crc32,sha256,sieve,qsort,bignum,boot,memloop,aot,image').split(',');
+const programs = names.filter((n) => n !== 'boot' && n !== 'memloop' && n !== 'aot' && n !== 'image');
 const libc = process.env.BENCH_LIBC ?? 'musl';
 // e.g. BENCH_EMU_FLAGS=--no-jit to measure the interpreter alone.
 const emuFlags = (process.env.BENCH_EMU_FLAGS ?? '').split(' ').filter(Boolean);
@@ -114,3 +115,6 @@ if (names.includes('memloop')) {
 
 // aot: tools/wasm2x64's code against V8 on the same .wasm, and its compile speed (aot.mjs).
 if (names.includes('aot')) await benchAot(root, best);
+
+// image: dfly image write and read throughput against raw node:zlib on the same chunks (image.mjs).
+if (names.includes('image')) await benchImage(root);
