@@ -1,21 +1,31 @@
 // COM1 output. The runtime has set the UART up (115200 8N1, FIFOs, no
 // interrupts) before kmain; this only polls the line status register.
 // Whole lines go out under a spinlock so that CPUs do not interleave them.
+// The lock keeps interrupts off while held: otherwise a handler that prints
+// (a panic in ktrap), or a thread that ktrap switches to, could spin on its
+// own CPU's lock, which the interrupted holder cannot release.
 
-import { inb, outb, pause } from "./hw";
+import { cli, inb, outb, pause, read_rflags, sti } from "./hw";
 
 const COM1: u16 = 0x3f8;
 const LSR_THRE: u8 = 0x20;
 const LSR_TEMT: u8 = 0x40;
+const RFLAGS_IF: u64 = 1 << 9;
 
 const lockWord: usize = memory.data(4);
+/** Per CPU: whether interrupts were on when this CPU took the lock. */
+let lockSavedIf = false;
 
 export function lock(): void {
+  const rflags = read_rflags();
+  cli();
   while (atomic.cmpxchg<u32>(lockWord, 0, 1) != 0) pause();
+  lockSavedIf = (rflags & RFLAGS_IF) != 0;
 }
 
 export function unlock(): void {
   atomic.store<u32>(lockWord, 0);
+  if (lockSavedIf) sti();
 }
 
 export function putc(c: u32): void {

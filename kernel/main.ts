@@ -3,21 +3,34 @@
 // its LWKT scheduler, starts every other CPU the firmware lists, one at a
 // time; each prints its own banner and starts its scheduler; then, when the
 // command line asks for self-tests, every CPU runs them; then the BSP stops
-// the machine through the debug-exit port.
+// the machine through the debug-exit port. Interrupts and exceptions go to
+// ktrap (arch/x86_64/trap.ts).
 
-import { gs_load32 } from "./hw";
+import { gs_load32, sti } from "./hw";
 import { lock, unlock, puts, putDec } from "./console";
 import { apicIds, cpuCount, cpuSource, findCpus } from "./cpus";
 import { lapicEnable, startAp, udelay } from "./smp";
 import { BOOT_MAX_CPUS, BOOT_TRAMPOLINE, PERCPU_APIC_ID } from "./runtime";
 import { EXIT_ABORT, EXIT_AP_FAILED, EXIT_OK, EXIT_SELFTEST_FAILED, shutdown } from "./kern/kern_shutdown";
 import { lwkt_gdinit } from "./kern/lwkt_thread";
+import { lwkt_ipiq_gdinit, lwkt_ipiq_online } from "./kern/lwkt_ipiq";
 import { selftest_main, selftest_parse, selftest_run, selftest_wanted } from "./kern/selftest";
 
 const MULTIBOOT_MAGIC: u32 = 0x2badb002;
 
+export { ktrap } from "./arch/x86_64/trap";
+
 /** APs that have reached apmain: the BSP waits on it after each start. */
 const apsOnline: usize = memory.data(4);
+
+/* What every CPU does before it takes part, BSP and APs alike. */
+function cpu_init(): void {
+  lwkt_gdinit(); // its scheduler: the code running now becomes its boot thread
+  lwkt_ipiq_gdinit(); // its IPI queues to every other CPU
+  lapicEnable(); // a software-disabled local APIC takes no fixed IPIs
+  sti(); // from here on ktrap runs IPIs (off until now: the runtime starts each CPU so)
+  lwkt_ipiq_online(); // other CPUs may send it IPIs
+}
 
 export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   const self = gs_load32(PERCPU_APIC_ID);
@@ -25,7 +38,7 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   puts("damselfly: AssemblyScript kernel, compiled by wasm2x64\n");
   puts("cpu 0: apic id "); putDec(self); puts(", bsp\n");
   unlock();
-  lwkt_gdinit();
+  cpu_init();
   const selftests = selftest_parse(magic == MULTIBOOT_MAGIC ? mbInfo : 0);
   findCpus(magic == MULTIBOOT_MAGIC ? mbInfo : 0, self);
   const maxCpus = load<u32>(boot + BOOT_MAX_CPUS);
@@ -33,7 +46,6 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   puts("cpus: "); putDec(cpuCount); puts(" in "); puts(cpuSource); puts("\n");
   unlock();
 
-  lapicEnable();
   const trampoline = load<u32>(boot + BOOT_TRAMPOLINE);
   let started: u32 = 0;
   let failed = false;
@@ -70,7 +82,7 @@ export function apmain(cpu: u32): void {
   lock();
   puts("cpu "); putDec(cpu); puts(": apic id "); putDec(gs_load32(PERCPU_APIC_ID)); puts(", online\n");
   unlock();
-  lwkt_gdinit();
+  cpu_init();
   atomic.add<u32>(apsOnline, 1);
   if (selftest_wanted()) selftest_run();
 }

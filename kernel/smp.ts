@@ -1,18 +1,22 @@
-// Starting the application processors: the local APIC's interrupt command
-// register and the INIT-SIPI-SIPI sequence of the Intel SDM (vol. 3A, "MP
-// Initialization Protocol"), timed with PIT channel 2. The AP runs the
-// compiler runtime's trampoline (its page is in the boot information) and
-// then the module's apmain.
+// The local APIC (SDM Vol.3A ch.11) and starting the application
+// processors: software enable, EOI, the interrupt command register for
+// fixed IPIs (lwkt_ipiq's doorbell) and the INIT-SIPI-SIPI sequence of the
+// SDM's "MP Initialization Protocol", timed with PIT channel 2. The AP runs
+// the compiler runtime's trampoline (its page is in the boot information)
+// and then the module's apmain.
 
-import { inb, outb, pause, rdmsr } from "./hw";
+import { cli, inb, outb, pause, rdmsr, read_rflags, sti } from "./hw";
 
 const IA32_APIC_BASE: u32 = 0x1b;
+const LAPIC_EOI: usize = 0xb0;
 const LAPIC_SVR: usize = 0xf0;
 const LAPIC_ICR_LOW: usize = 0x300;
 const LAPIC_ICR_HIGH: usize = 0x310;
 const ICR_PENDING: u32 = 1 << 12;
 const ICR_INIT: u32 = 0x4500; // INIT, level assert
 const ICR_STARTUP: u32 = 0x4600;
+const ICR_FIXED: u32 = 0x4000; // fixed, physical destination, assert
+const RFLAGS_IF: u64 = 1 << 9;
 
 const PIT_HZ: u64 = 1193182;
 
@@ -42,6 +46,24 @@ function lapic(): usize {
 export function lapicEnable(): void {
   const svr = lapic() + LAPIC_SVR;
   store<u32>(svr, load<u32>(svr) | 0x1ff);
+}
+
+/** Ends the in-service interrupt; spurious vectors (SVR) take none. */
+export function lapicEoi(): void {
+  store<u32>(lapic() + LAPIC_EOI, 0);
+}
+
+/*
+ * lapicSendIpi: a fixed interrupt `vector` at the CPU whose APIC ID is
+ * apicId. The ICR is two stores: interrupts stay off between them, or a
+ * handler sending its own IPI there would change the first under the second.
+ * Context: any.
+ */
+export function lapicSendIpi(apicId: u32, vector: u32): void {
+  const rflags = read_rflags();
+  cli();
+  sendIpi(apicId, ICR_FIXED | (vector & 0xff));
+  if ((rflags & RFLAGS_IF) != 0) sti();
 }
 
 function sendIpi(apicId: u32, icr: u32): void {

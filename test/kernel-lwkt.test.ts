@@ -1,9 +1,13 @@
 /**
- * LWKT on every CPU (kernel/kern/lwkt_thread.ts): kernel/main.ts booted with
- * `selftest=all` on the command line runs kernel/kern/lwkt_selftest.ts on
- * each CPU at once, and each CPU prints one line per test, in CPU order. So
- * the whole transcript is the same whatever the seed (the interleaving of the
- * vCPUs); a test that does not finish would show as a missing line.
+ * LWKT, IPI messaging and cpusync on every CPU (kernel/kern/lwkt_thread.ts,
+ * lwkt_ipiq.ts, lwkt_cpusync.ts): kernel/main.ts booted with `selftest=all`
+ * on the command line runs kernel/kern/lwkt_selftest.ts,
+ * lwkt_ipiq_selftest.ts and lwkt_cpusync_selftest.ts on each CPU at once
+ * (the IPI storm among them: thousands of IPIs between every pair of CPUs
+ * through 4-entry FIFOs, checked by sequence numbers), and each
+ * CPU prints one line per test, in CPU order. So the whole transcript is the
+ * same whatever the seed (the interleaving of the vCPUs); a test that does
+ * not finish would show as a missing line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
@@ -14,7 +18,11 @@ import { buildElf } from '../tools/wasm2x64/ts2elf.js';
 import { ROOT } from './helpers/emu.js';
 
 /** Every test kernel/kern/selftest.ts knows, in the order it runs them. */
-const TESTS = ['lwkt.priority', 'lwkt.roundrobin', 'lwkt.yield', 'lwkt.deschedule', 'lwkt.critical', 'lwkt.oncpu', 'lwkt.exit'];
+const TESTS = [
+  'lwkt.priority', 'lwkt.roundrobin', 'lwkt.yield', 'lwkt.deschedule', 'lwkt.critical', 'lwkt.oncpu', 'lwkt.exit',
+  'ipiq.storm', 'ipiq.critical', 'ipiq.passive', 'ipiq.nowait', 'ipiq.mask', 'lwkt.schedule_remote', 'lwkt.deschedule_remote',
+  'cpusync.quiesce', 'cpusync.concurrent',
+];
 /** The debug-exit values kernel/kern/kern_shutdown.ts writes, as exit statuses. */
 const STATUS_OK = 1;
 const STATUS_SELFTEST_FAILED = 3 * 2 + 1;
@@ -34,7 +42,7 @@ async function boot(cpus: number, seed: bigint, append?: string): Promise<{ out:
 }
 
 describe('selftest=all', () => {
-  for (const cpus of [1, 2, 4]) {
+  for (const cpus of [1, 2, 4, 8]) {
     it(`on -smp ${cpus}: every CPU passes every test, and two seeds print the same transcript`, async () => {
       const runs = [await boot(cpus, 1n, 'selftest=all'), await boot(cpus, 7n, 'selftest=all')];
       for (const { out, status } of runs) {

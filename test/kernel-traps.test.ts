@@ -6,7 +6,9 @@
  * sees and returns from (xmm registers intact), an NMI on its interrupt stack, a LAPIC timer
  * interrupt on each CPU, two threads ping-ponging, a trip to user mode and
  * back — and small kernels for the ways a thread can end badly. The AS
- * declaration of the trap frame must match the runtime's table.
+ * declaration of the trap frame must match the runtime's table. The kernel's
+ * own ktrap (kernel/arch/x86_64/trap.ts) must panic on the vectors it has no
+ * use for; its IPI vector is exercised by the self-tests (kernel-lwkt).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
@@ -116,6 +118,47 @@ export function kmain(magic: u32, info: u32, boot: u32): void {
     const { out, status } = await boot(elf, 1);
     expect(out).toBe('wasm trap: undefined element in function badentry/kmain\n');
     expect(status).toBe((0x10 + 5) * 2 + 1);
+  }, 120_000);
+});
+
+describe("the kernel's ktrap on an unexpected vector", () => {
+  /** kernel/kern/kern_shutdown.ts's EXIT_PANIC, as an exit status. */
+  const STATUS_PANIC = 4 * 2 + 1;
+  /** A kernel whose kmain, after lwkt_gdinit, runs `body`, with the kernel's own ktrap. */
+  const kernel = async (name: string, body: string): Promise<string> => {
+    const k = path.relative(dir, path.join(ROOT, 'kernel'));
+    fs.writeFileSync(path.join(dir, `${name}.ts`), `
+import { int3 } from "${k}/hw";
+import { puts } from "${k}/console";
+import { lwkt_gdinit } from "${k}/kern/lwkt_thread";
+export { ktrap } from "${k}/arch/x86_64/trap";
+export function kmain(magic: u32, info: u32, boot: u32): void {
+  lwkt_gdinit();
+${body}
+}
+function abort(message: string | null, fileName: string | null, line: u32, column: u32): void { unreachable(); }
+`);
+    const elf = path.join(dir, `${name}.elf`);
+    await buildElf(path.join(dir, `${name}.ts`), elf, { target: 'kernel' });
+    return elf;
+  };
+  const named = (out: string, elf: string): string => {
+    const bytes = fs.readFileSync(elf);
+    return out.replace(/rip 0x([0-9a-f]{16})/g, (_, hex: string) => `rip in ${symbolAt(bytes, parseInt(hex, 16))}`);
+  };
+
+  it('an int3 panics with vector 3 (#BP), its error code and the rip in the function that ran it', async () => {
+    const elf = await kernel('breakpoint', '  puts("int3\\n");\n  int3();');
+    const { out, status } = await boot(elf, 1);
+    expect(named(out, elf)).toBe('int3\npanic: cpu 0: unexpected trap: vector 3 (#BP), error code 0x0000, rip in breakpoint/kmain\n');
+    expect(status).toBe(STATUS_PANIC);
+  }, 120_000);
+
+  it('what if the kernel dereferences null? A page-fault panic with the error code, the rip and cr2 0', async () => {
+    const elf = await kernel('nullread', '  puts(load<u32>(magic - 0x2badb002) == 0 ? "zero\\n" : "not zero\\n");');
+    const { out, status } = await boot(elf, 1);
+    expect(named(out, elf)).toBe('panic: cpu 0: unexpected trap: vector 14 (#PF), error code 0x0000, rip in nullread/kmain, cr2 0x0000000000000000\n');
+    expect(status).toBe(STATUS_PANIC);
   }, 120_000);
 });
 

@@ -12,21 +12,29 @@
 // round-robin there is (no scheduler clock yet). With nothing runnable the
 // CPU runs its idle thread, which halts until an interrupt.
 //
-// Preemption, for now, is synchronous: making a thread runnable above the
-// running one (lwkt_schedule, lwkt_setpri) requests a reschedule
-// (RQF_AST_LWKT_RESCHED), honoured at once outside a critical section and at
-// the outermost crit_exit inside one.
+// Preemption: making a thread runnable above the running one (lwkt_schedule,
+// lwkt_setpri, an IPI handler) requests a reschedule (RQF_AST_LWKT_RESCHED),
+// honoured at once outside a critical section, at the outermost crit_exit
+// inside one, and on the way out of the interrupt whose handler made the
+// thread runnable (ktrap ends its IPI processing with crit_exit).
 //
-// What it is not, yet: threads never change CPU, and every entry point
-// panics when handed another CPU's thread. That is where IPIs come in
-// (lwkt_schedule_remote, §1.9; lwkt_migratecpu, §1.10): the owner will run
-// the operation on the sender's behalf. Nothing is freed: exited threads are
-// kept, with their stacks, for the next lwkt_create on the same CPU.
+// Other CPUs' threads. A CPU never touches another's queues: lwkt_schedule
+// or lwkt_deschedule of another CPU's thread sends an IPI (lwkt_ipiq.ts) and
+// the owner runs lwkt_schedule_remote or lwkt_deschedule_remote on the
+// sender's behalf, asynchronously. Critical
+// sections defer IPIs as they defer switches: an IPI that finds one sets
+// RQF_IPIQ, and the outermost crit_exit processes the queues.
+//
+// What it is not, yet: threads never change CPU (lwkt_migratecpu, §1.10),
+// and lwkt_setpri still panics when handed another CPU's thread.
+// Nothing is freed: exited threads are kept, with their stacks, for the next
+// lwkt_create on the same CPU.
 
-import { cli, cpu_id, gs_load32, gs_load64, stack_init, sti_hlt, switch_to } from "../hw";
-import { PERCPU_KERNEL_PART, PERCPU_SELF } from "../runtime";
+import { cli, cpu_id, gs_load32, gs_load64, stack_init, sti, sti_hlt, switch_to } from "../hw";
+import { PERCPU_APIC_ID, PERCPU_KERNEL_PART, PERCPU_SELF } from "../runtime";
 import { bootalloc } from "./kern_bootalloc";
 import { panic } from "./kern_shutdown";
+import { lwkt_process_ipiq, lwkt_send_ipiq } from "./lwkt_ipiq";
 
 /** td_pri: higher runs first (§1.4). */
 export const TDPRI_IDLE_THREAD: i32 = 0;
@@ -42,6 +50,10 @@ export const TDF_EXITING: u32 = 0x2; // lwkt_exit has run; the thread waits in g
 
 /** gd_reqflags. */
 export const RQF_AST_LWKT_RESCHED: u32 = 0x1; // a runnable thread outranks the running one
+export const RQF_IPIQ: u32 = 0x2; // an IPI came during a critical section: process the queues at its end
+
+/** CPU indexes run 0..MAXCPU-1 (the runtime's per-CPU areas, BOOT_MAX_CPUS). */
+export const MAXCPU: u32 = 64;
 
 /** Each thread's stack; the lowest LWKT_STACK_GUARD bytes lie below its limit, for trap frames and ktrap. */
 export const LWKT_STACK_BYTES: usize = 32768;
@@ -60,6 +72,7 @@ export class thread {
   td_allprev: thread | null;
   td_pri: i32;
   td_critcount: i32;
+  td_cscount: i32; // > 0 while it masters a cpusync (lwkt_cpusync.ts): it must not switch
   td_flags: u32;
   // Set by lwkt_create before the thread first runs:
   td_gd: globaldata;
@@ -80,19 +93,30 @@ class lwkt_runq {
 
 /*
  * Per-CPU data (mycpu), at the start of the kernel's part of the CPU's area
- * (zero at boot); gd_tdrunq's TDPRI_MAX + 1 queues follow it. Everything is
- * the owner CPU's, under a critical section.
+ * (zero at boot); gd_tdrunq's TDPRI_MAX + 1 queues follow it.
  */
 @unmanaged
 export class globaldata {
-  gd_cpuid: u32;
+  // Atomics; other CPUs write (lwkt_ipiq.ts):
+  gd_ipimask: u64; // bit n: CPU n has queued IPIs for this one
+  gd_npoll: u32; // 1: a hardware IPI is on its way here, or the queues are being processed
+  // Owner CPU only, but atomic read-modify-writes: interrupts set bits too.
   gd_reqflags: u32;
+  // Set once by lwkt_gdinit / lwkt_ipiq_gdinit:
+  gd_cpuid: u32;
+  gd_apicid: u32;
+  gd_ipiq: usize; // MAXCPU lwkt_ipiq: the queues from this CPU to each target
+  // Owner CPU, critical section:
   gd_runqmask: u32; // bit p set: gd_tdrunq[p] is not empty
+  gd_intr_nesting_level: i32; // > 0 in IPI handlers and sends: nothing there may switch
   gd_curthread: thread;
   gd_idlethread: thread; // never on a run queue
   gd_tdallq: thread | null; // every live thread this CPU owns
   gd_freetd: thread | null; // exited threads, stacks and all, for lwkt_create
 }
+
+/** Every CPU's globaldata by CPU index (shared; each CPU writes its own entry once). */
+const globaldata_table: usize = memory.data(<i32>MAXCPU * 4);
 
 /*
  * mycpu: this CPU's globaldata.
@@ -108,6 +132,34 @@ export function mycpu(): globaldata {
  */
 export function curthread(): thread {
   return mycpu().gd_curthread;
+}
+
+/*
+ * globaldata_find: CPU `cpu`'s globaldata.
+ * Context: any; the CPU must have run lwkt_gdinit.
+ */
+export function globaldata_find(cpu: u32): globaldata {
+  const gd = cpu < MAXCPU ? atomic.load<u32>(globaldata_table + <usize>cpu * 4) : 0;
+  if (gd == 0) panic("globaldata_find: no such cpu");
+  return changetype<globaldata>(<usize>gd);
+}
+
+/* gd_reqflags |= flags, atomic against this CPU's interrupt handlers. */
+function _reqflags_set(gd: globaldata, flags: u32): void {
+  atomic.or<u32>(changetype<usize>(gd) + offsetof<globaldata>("gd_reqflags"), flags);
+}
+
+function _reqflags_clear(gd: globaldata, flags: u32): void {
+  atomic.and<u32>(changetype<usize>(gd) + offsetof<globaldata>("gd_reqflags"), ~flags);
+}
+
+/*
+ * lwkt_ipiq_defer: an IPI arrived while this CPU's thread was in a critical
+ * section; the outermost crit_exit processes the queues.
+ * Context: ktrap, interrupts off.
+ */
+export function lwkt_ipiq_defer(gd: globaldata): void {
+  _reqflags_set(gd, RQF_IPIQ);
 }
 
 function gd_tdrunq(gd: globaldata, pri: i32): lwkt_runq {
@@ -134,14 +186,31 @@ export function crit_enter(): void {
 }
 
 /*
- * crit_exit: leaves a critical section; the outermost one performs a
- * reschedule requested inside it.
- * Context: thread, in a critical section; may switch.
+ * crit_exit: leaves a critical section; the outermost one runs what the
+ * section deferred: IPIs that arrived (RQF_IPIQ), then a reschedule.
+ * Context: thread (or ktrap, around IPI processing), in a critical section;
+ * may switch.
  */
 export function crit_exit(): void {
   const td = curthread();
   if (--td.td_critcount < 0) panic("crit_exit: not in a critical section");
-  if (td.td_critcount == 0 && (td.td_gd.gd_reqflags & RQF_AST_LWKT_RESCHED) != 0) lwkt_switch();
+  if (td.td_critcount == 0 && (td.td_gd.gd_reqflags & (RQF_IPIQ | RQF_AST_LWKT_RESCHED)) != 0) _lwkt_splz(td);
+}
+
+/*
+ * The deferred work of a critical section that td has just left. Each pass
+ * clears RQF_IPIQ before it processes, so an IPI that comes meanwhile sets
+ * it again and is not lost.
+ */
+function _lwkt_splz(td: thread): void {
+  const gd = td.td_gd;
+  while ((gd.gd_reqflags & RQF_IPIQ) != 0) {
+    _reqflags_clear(gd, RQF_IPIQ);
+    td.td_critcount++;
+    lwkt_process_ipiq();
+    td.td_critcount--;
+  }
+  if ((gd.gd_reqflags & RQF_AST_LWKT_RESCHED) != 0) lwkt_switch();
 }
 
 // ---- run queues ----------------------------------------------------------------------
@@ -157,7 +226,7 @@ function _lwkt_enqueue(gd: globaldata, td: thread): void {
   q.rq_tail = td;
   gd.gd_runqmask |= 1 << td.td_pri;
   td.td_flags |= TDF_RUNQ;
-  if (td.td_pri > gd.gd_curthread.td_pri) gd.gd_reqflags |= RQF_AST_LWKT_RESCHED;
+  if (td.td_pri > gd.gd_curthread.td_pri) _reqflags_set(gd, RQF_AST_LWKT_RESCHED);
 }
 
 function _lwkt_dequeue(gd: globaldata, td: thread): void {
@@ -195,22 +264,26 @@ function _lwkt_allq_remove(gd: globaldata, td: thread): void {
  * first of its priority (the caller again if that is the caller), or the
  * idle thread when none is runnable. Returns when the caller is switched
  * back to. Both sides of every switch are in a critical section: the caller
- * enters one here, and the thread resumed leaves its own.
- * Context: thread, critical section or not; a caller that has descheduled
- * itself does not come back until something schedules it.
+ * enters one here, and the thread resumed leaves its own, running what it
+ * deferred (IPIs that came meanwhile, whichever thread they interrupted).
+ * Context: thread, critical section or not, NEVER IN AN IPI HANDLER, A
+ * SEND OR A CPUSYNC; a caller that has descheduled itself does not come
+ * back until something schedules it.
  */
 export function lwkt_switch(): void {
   const gd = mycpu();
   const td = gd.gd_curthread;
+  if (gd.gd_intr_nesting_level != 0) panic("lwkt_switch: in an IPI handler or send");
+  if (td.td_cscount != 0) panic("lwkt_switch: a cpusync master switched");
   td.td_critcount++;
-  gd.gd_reqflags &= ~RQF_AST_LWKT_RESCHED;
+  _reqflags_clear(gd, RQF_AST_LWKT_RESCHED);
   const ntd = gd.gd_runqmask != 0 ? gd_tdrunq(gd, 31 - <i32>clz<u32>(gd.gd_runqmask)).rq_head! : gd.gd_idlethread;
   if (ntd !== td) {
     if (ntd.td_critcount <= 0) panic("lwkt_switch: the next thread is not in a critical section");
     gd.gd_curthread = ntd;
     switch_to(changetype<usize>(td) + offsetof<thread>("td_sp"), ntd.td_sp);
   }
-  td.td_critcount--;
+  crit_exit();
 }
 
 /*
@@ -237,29 +310,63 @@ export function lwkt_yield(): void {
 /*
  * lwkt_schedule: makes td runnable. If it outranks the running thread it
  * runs before lwkt_schedule returns, or, inside a critical section, at the
- * outermost crit_exit.
- * Context: thread; td must belong to this CPU (another CPU's thread needs an
- * IPI to its owner: not yet); not the idle thread, not an exited thread.
+ * outermost crit_exit. Another CPU's thread is scheduled by its owner, which
+ * an IPI asks to (lwkt_schedule_remote): asynchronously, so it may not have
+ * happened yet when this returns.
+ * Context: thread; any CPU's thread, not an idle thread, not an exited
+ * thread; may spin (draining this CPU's IPIs) while the owner's FIFO is full.
  */
 export function lwkt_schedule(td: thread): void {
-  const gd = _lwkt_owner(td, "lwkt_schedule: another cpu's thread");
-  if (td === gd.gd_idlethread) panic("lwkt_schedule: the idle thread");
+  const gd = mycpu();
+  if (td === td.td_gd.gd_idlethread) panic("lwkt_schedule: the idle thread");
   if ((td.td_flags & TDF_EXITING) != 0) panic("lwkt_schedule: an exited thread");
+  if (td.td_gd !== gd) {
+    lwkt_send_ipiq(td.td_gd, lwkt_schedule_remote, changetype<usize>(td));
+    return;
+  }
   crit_enter();
   _lwkt_enqueue(gd, td);
   crit_exit();
 }
 
 /*
- * lwkt_deschedule: td is no longer runnable; it keeps running if it is the
- * caller, until the caller switches (that is how a thread blocks).
- * Context: thread; td must belong to this CPU.
+ * lwkt_schedule_remote: lwkt_schedule's IPI handler, run by td's owner; a
+ * thread that outranks the interrupted one runs when the interrupt returns.
+ * Context: IPI handler on td's owner CPU.
+ */
+function lwkt_schedule_remote(arg1: u32, arg2: u32, frame: u32): void {
+  const td = changetype<thread>(<usize>arg1);
+  const gd = _lwkt_owner(td, "lwkt_schedule_remote: not run by the owner");
+  if ((td.td_flags & TDF_EXITING) != 0) panic("lwkt_schedule_remote: an exited thread");
+  _lwkt_enqueue(gd, td);
+}
+
+/*
+ * lwkt_deschedule: td is no longer runnable; it keeps running if it is
+ * running, until it switches (that is how a thread blocks). Another CPU's
+ * thread is descheduled by its owner, which an IPI asks to
+ * (lwkt_deschedule_remote), asynchronously.
+ * Context: thread; any CPU's thread; may spin (draining this CPU's IPIs)
+ * while the owner's FIFO is full.
  */
 export function lwkt_deschedule(td: thread): void {
-  const gd = _lwkt_owner(td, "lwkt_deschedule: another cpu's thread");
+  const gd = mycpu();
+  if (td.td_gd !== gd) {
+    lwkt_send_ipiq(td.td_gd, lwkt_deschedule_remote, changetype<usize>(td));
+    return;
+  }
   crit_enter();
   _lwkt_dequeue(gd, td);
   crit_exit();
+}
+
+/*
+ * lwkt_deschedule_remote: lwkt_deschedule's IPI handler, run by td's owner.
+ * Context: IPI handler on td's owner CPU.
+ */
+function lwkt_deschedule_remote(arg1: u32, arg2: u32, frame: u32): void {
+  const td = changetype<thread>(<usize>arg1);
+  _lwkt_dequeue(_lwkt_owner(td, "lwkt_deschedule_remote: not run by the owner"), td);
 }
 
 /*
@@ -285,9 +392,14 @@ export function lwkt_setpri(td: thread, pri: i32): void {
 
 // ---- creation and exit ---------------------------------------------------------------
 
-/* Every thread's first code: leaves the critical section it was switched to in, runs its function, exits. */
+/*
+ * Every thread's first code: turns interrupts on (stack_init starts it with
+ * them off), leaves the critical section it was switched to in, runs its
+ * function, exits.
+ */
 function lwkt_thread_start(arg: u32): void {
   const td = changetype<thread>(<usize>arg);
+  sti();
   crit_exit();
   call_indirect<void>(td.td_func, td.td_arg);
   lwkt_exit();
@@ -363,27 +475,37 @@ export function lwkt_exit(): void {
 
 /*
  * The idle thread: runs only when no thread of its CPU is runnable, and
- * halts until an interrupt makes one runnable (an interrupt handler, or an
- * IPI from another CPU, once there are such).
+ * halts until an interrupt makes one runnable (an IPI whose handler
+ * schedules one). Before it halts it polls the IPI queues, which is where
+ * passive IPIs (lwkt_send_ipiq3_passive) get run on an idle CPU.
  */
 function lwkt_idle_loop(arg: u32): void {
   const gd = mycpu();
   while (true) {
     cli();
-    if (gd.gd_runqmask != 0) lwkt_switch();
-    else sti_hlt();
+    if (gd.gd_runqmask != 0) {
+      lwkt_switch();
+    } else if (atomic.load<u64>(changetype<usize>(gd) + offsetof<globaldata>("gd_ipimask")) != 0) {
+      crit_enter();
+      lwkt_process_ipiq();
+      crit_exit();
+    } else {
+      sti_hlt();
+    }
   }
 }
 
 /*
  * lwkt_gdinit: this CPU's scheduler. The code running now becomes the CPU's
  * boot thread (TDPRI_KERN_DAEMON, runnable, on the runtime's stack), and
- * the idle thread is made.
- * Context: once per CPU, before any other lwkt_ call there.
+ * the idle thread is made; globaldata_find finds the CPU from now on.
+ * Context: once per CPU, interrupts off, before any other lwkt_ call there.
  */
 export function lwkt_gdinit(): void {
   const gd = mycpu();
   gd.gd_cpuid = cpu_id();
+  if (gd.gd_cpuid >= MAXCPU) panic("lwkt_gdinit: cpu index beyond MAXCPU");
+  gd.gd_apicid = gs_load32(PERCPU_APIC_ID);
   const td = changetype<thread>(bootalloc(offsetof<thread>(), 64));
   td.td_gd = gd;
   td.td_pri = TDPRI_KERN_DAEMON;
@@ -391,4 +513,5 @@ export function lwkt_gdinit(): void {
   _lwkt_allq_insert(gd, td);
   _lwkt_enqueue(gd, td);
   gd.gd_idlethread = lwkt_init_thread(gd, lwkt_idle_loop.index, 0, TDPRI_IDLE_THREAD);
+  atomic.store<u32>(globaldata_table + <usize>gd.gd_cpuid * 4, <u32>changetype<usize>(gd));
 }

@@ -13,19 +13,28 @@
 // A test is a function returning null when it passes, else why it failed;
 // it may record events with trace()/traceDec() and compare them with
 // traced(). It starts in the boot thread at TDPRI_KERN_DAEMON, outside any
-// critical section, and must leave it so.
+// critical section, with interrupts on, and must leave it so. Tests that
+// need every CPU at once meet at selftest_barrier().
 
 import { cpu_id, pause } from "../hw";
 import { lock, putc, putDec, puts, unlock } from "../console";
 import { bootalloc } from "./kern_bootalloc";
 import { TDPRI_KERN_DAEMON, curthread, lwkt_setpri } from "./lwkt_thread";
+import { smp_active_mask } from "./lwkt_ipiq";
 import {
   lwkt_test_critical, lwkt_test_deschedule, lwkt_test_exit, lwkt_test_oncpu, lwkt_test_priority,
   lwkt_test_roundrobin, lwkt_test_yield,
 } from "./lwkt_selftest";
+import {
+  ipiq_test_critical, ipiq_test_mask, ipiq_test_nowait, ipiq_test_passive, ipiq_test_remote_deschedule,
+  ipiq_test_remote_schedule, ipiq_test_storm,
+} from "./lwkt_ipiq_selftest";
+import { cpusync_test_concurrent, cpusync_test_quiesce } from "./lwkt_cpusync_selftest";
 
 const SELFTEST_NAMES: StaticArray<string> = [
   "lwkt.priority", "lwkt.roundrobin", "lwkt.yield", "lwkt.deschedule", "lwkt.critical", "lwkt.oncpu", "lwkt.exit",
+  "ipiq.storm", "ipiq.critical", "ipiq.passive", "ipiq.nowait", "ipiq.mask",
+  "lwkt.schedule_remote", "lwkt.deschedule_remote", "cpusync.quiesce", "cpusync.concurrent",
 ];
 
 function selftest_call(i: i32): string | null {
@@ -36,7 +45,16 @@ function selftest_call(i: i32): string | null {
     case 3: return lwkt_test_deschedule();
     case 4: return lwkt_test_critical();
     case 5: return lwkt_test_oncpu();
-    default: return lwkt_test_exit();
+    case 6: return lwkt_test_exit();
+    case 7: return ipiq_test_storm();
+    case 8: return ipiq_test_critical();
+    case 9: return ipiq_test_passive();
+    case 10: return ipiq_test_nowait();
+    case 11: return ipiq_test_mask();
+    case 12: return ipiq_test_remote_schedule();
+    case 13: return ipiq_test_remote_deschedule();
+    case 14: return cpusync_test_quiesce();
+    default: return cpusync_test_concurrent();
   }
 }
 
@@ -62,6 +80,26 @@ function out(s: string): void {
 function outDec(v: u32): void {
   if (v >= 10) outDec(v / 10);
   if (out_len < OUT_BYTES) store<u8>(out_buf + out_len++, <u8>(0x30 + v % 10));
+}
+
+const barrier_arrived: usize = memory.data(4);
+const barrier_generation: usize = memory.data(4);
+
+/*
+ * selftest_barrier: returns once every CPU that takes IPIs has called it as
+ * often as this one. It spins without touching anything else: interrupts
+ * run IPIs as usual, and a caller in a critical section takes none.
+ * Context: the boot thread of a CPU running the tests; every CPU must call
+ * it the same number of times.
+ */
+export function selftest_barrier(): void {
+  const generation = atomic.load<u32>(barrier_generation);
+  if (atomic.add<u32>(barrier_arrived, 1) + 1 == <u32>popcnt<u64>(smp_active_mask())) {
+    atomic.store<u32>(barrier_arrived, 0);
+    atomic.add<u32>(barrier_generation, 1);
+    return;
+  }
+  while (atomic.load<u32>(barrier_generation) == generation) pause();
 }
 
 /* trace: records an event of the running test. Context: any thread of the CPU running the test. */

@@ -72,3 +72,13 @@ export const VECTOR_DF: u32 = 8;
 export const VECTOR_PF: u32 = 14;
 export const VECTOR_MC: u32 = 18;
 export const VECTOR_SYSCALL: u32 = 0x80;
+
+// The kernel's own interrupt vectors, from the local APIC (priority class 0xf, above anything
+// an IOAPIC will be given).
+/** lwkt_ipiq's doorbell: "your IPI queues have entries". */
+export const IPI_VECTOR_IPIQ: u32 = 0xf0;
+/** The local APIC's spurious vector (smp.ts lapicEnable: SVR = 0x1ff); takes no EOI. */
+export const VECTOR_LAPIC_SPURIOUS: u32 = 0xff;
+/** A spurious IRQ 7 / 15 of the masked 8259s, as the runtime remaps them; no EOI either. */
+export const VECTOR_PIC_SPURIOUS_MASTER: u32 = 0x27;
+export const VECTOR_PIC_SPURIOUS_SLAVE: u32 = 0x2f;

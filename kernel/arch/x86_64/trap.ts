@@ -1,0 +1,76 @@
+// ktrap: where the runtime sends every interrupt and exception (all 256
+// vectors; kernel/README.md "Interrupts and exceptions"), interrupts off,
+// on the interrupted thread's stack. Dispatch by vector:
+//
+//   IPI_VECTOR_IPIQ      EOI, then the IPI queues (kern/lwkt_ipiq.ts): run now,
+//                        or, if the interrupted thread is in a critical
+//                        section, deferred to its crit_exit (RQF_IPIQ)
+//   spurious (LAPIC 0xff, 8259 IRQ 7/15)   nothing, no EOI
+//   anything else        a panic naming the vector, error code, rip (and cr2)
+//
+// Returning resumes the interrupted code through its frame; the IPI path may
+// first switch to a thread its handlers made runnable (crit_exit), and the
+// interrupted one resumes here when switched back to.
+
+import { cpu_id } from "../../hw";
+import { lock, putDec, putHex, puts, unlock } from "../../console";
+import { lapicEoi } from "../../smp";
+import { EXIT_PANIC, shutdown } from "../../kern/kern_shutdown";
+import { crit_enter, crit_exit, lwkt_ipiq_defer, mycpu } from "../../kern/lwkt_thread";
+import { lwkt_process_ipiq_frame } from "../../kern/lwkt_ipiq";
+import {
+  IPI_VECTOR_IPIQ, TrapFrame, VECTOR_LAPIC_SPURIOUS, VECTOR_PF, VECTOR_PIC_SPURIOUS_MASTER, VECTOR_PIC_SPURIOUS_SLAVE,
+} from "./frame";
+
+/** The SDM's mnemonics of vectors 0..31 (Vol.3A §6.15), "" where reserved. */
+const EXCEPTION_NAMES: StaticArray<string> = [
+  "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "", "#TS", "#NP", "#SS", "#GP", "#PF", "",
+  "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "", "", "", "", "", "", "#HV", "#VC", "#SX", "",
+];
+
+/*
+ * ktrap: the runtime's entry for every vector, with the trap frame's
+ * address.
+ * Context: interrupts off, on the interrupted stack (IST for #DF, NMI, #MC).
+ */
+export function ktrap(frame: u32): void {
+  const f = changetype<TrapFrame>(<usize>frame);
+  const vector = <u32>f.vector;
+  if (vector == IPI_VECTOR_IPIQ) {
+    ipiq_intr(frame);
+    return;
+  }
+  if (vector == VECTOR_LAPIC_SPURIOUS || vector == VECTOR_PIC_SPURIOUS_MASTER || vector == VECTOR_PIC_SPURIOUS_SLAVE) return;
+  trap_fatal(f);
+}
+
+/*
+ * The EOI goes first: crit_exit may switch to another thread, and until the
+ * EOI the local APIC would hold back this vector (and every lower one)
+ * for as long as the interrupted thread stays switched out.
+ */
+function ipiq_intr(frame: u32): void {
+  lapicEoi();
+  const gd = mycpu();
+  if (gd.gd_curthread.td_critcount > 0) {
+    lwkt_ipiq_defer(gd);
+    return;
+  }
+  crit_enter();
+  lwkt_process_ipiq_frame(frame);
+  crit_exit();
+}
+
+/* An exception or interrupt the kernel has no use for: the facts, then the machine stops. */
+function trap_fatal(f: TrapFrame): void {
+  const vector = <u32>f.vector;
+  lock();
+  puts("panic: cpu "); putDec(cpu_id()); puts(": unexpected trap: vector "); putDec(vector);
+  if (vector < 32 && EXCEPTION_NAMES[vector].length > 0) { puts(" ("); puts(EXCEPTION_NAMES[vector]); puts(")"); }
+  puts(", error code 0x"); putHex(f.errorCode, 4);
+  puts(", rip 0x"); putHex(f.rip, 16);
+  if (vector == VECTOR_PF) { puts(", cr2 0x"); putHex(f.cr2, 16); }
+  puts("\n");
+  unlock();
+  shutdown(EXIT_PANIC);
+}
