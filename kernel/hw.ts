@@ -75,7 +75,8 @@
 // @ts-ignore: decorator
 @external("hw", "gs_store64") export declare function gs_store64(off: u32, v: u64): void;
 
-// 64-bit addresses, beyond the 4 GiB that wasm loads and stores reach.
+// 64-bit addresses, beyond the 4 GiB that wasm loads and stores reach; each one access of exactly
+// its width, never merged, split or left out by the optimizer (device registers, DMA'd memory).
 // @ts-ignore: decorator
 @external("hw", "load64") export declare function load64(addr: u64): u64;
 // @ts-ignore: decorator
@@ -84,6 +85,14 @@
 @external("hw", "load32") export declare function load32(addr: u64): u32;
 // @ts-ignore: decorator
 @external("hw", "store32") export declare function store32(addr: u64, v: u32): void;
+// @ts-ignore: decorator
+@external("hw", "load16") export declare function load16(addr: u64): u16;
+// @ts-ignore: decorator
+@external("hw", "store16") export declare function store16(addr: u64, v: u16): void;
+// @ts-ignore: decorator
+@external("hw", "load8") export declare function load8(addr: u64): u8;
+// @ts-ignore: decorator
+@external("hw", "store8") export declare function store8(addr: u64, v: u8): void;
 
 /** The native code address of entry `index` of table 0 (a function value's `index` field), 0 if empty. */
 // @ts-ignore: decorator

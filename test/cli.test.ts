@@ -59,7 +59,7 @@ describe('emu boot refuses bad input with one clear line', () => {
   it('an unknown -d item', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-d', 'everything'], /-d: unknown item 'everything'/));
   it('a bad -serial', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-serial', 'pty'], /-serial: 'pty' is not stdio, none or file:PATH/));
   it('a bad -rtc', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-rtc', 'base=yesterday'], /yesterday/));
-  it('a disk image argument, which needs the storage issue', () => refuses(['boot', 'disk.img', '-kernel', 'test/guest/bin/hello.elf'], /unexpected argument 'disk\.img'/));
+  it('a disk image that does not exist', () => refuses(['boot', 'disk.img', '-kernel', 'test/guest/bin/hello.elf'], /^emu: disk\.img: no such file$/));
 });
 
 describe('emu boot runs a kernel', () => {

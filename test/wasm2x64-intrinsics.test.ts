@@ -35,6 +35,7 @@ const CONTRACT: [string, string, string][] = [
   ['read_rflags', '', 'l'], ['int3', '', ''],
   ['gs_load32', 'i', 'i'], ['gs_load64', 'i', 'l'], ['gs_store32', 'ii', ''], ['gs_store64', 'il', ''],
   ['load64', 'l', 'l'], ['store64', 'll', ''], ['load32', 'l', 'i'], ['store32', 'li', ''],
+  ['load16', 'l', 'i'], ['store16', 'li', ''], ['load8', 'l', 'i'], ['store8', 'li', ''],
   ['funcaddr', 'i', 'l'], ['cpu_id', '', 'i'],
   ['switch_to', 'il', ''], ['stack_init', 'llii', 'l'], ['trap_return', 'l', ''],
 ];
@@ -171,6 +172,11 @@ const CASES: Case[] = [
   { name: 'load32', args: [0x20010n], check: (_, r) => expect(r & 0xffffffffn).toBe(0x44332211n) },
   { name: 'store64', args: [0x30008n, 0x1122334455667788n], check: (s) => expect(u64(s, 0x30008)).toBe(0x1122334455667788n) },
   { name: 'store32', args: [0x30010n, 0x99aabbccn], check: (s) => { expect(u32(s, 0x30010)).toBe(0x99aabbcc); expect(u32(s, 0x30014)).toBe(0); } },
+  // Zero-extended results; stores write their width only, from arguments with junk above it.
+  { name: 'load16', args: [0x20012n], check: (_, r) => expect(r & 0xffffffffn).toBe(0x4433n) },
+  { name: 'load8', args: [0x20017n], check: (_, r) => expect(r & 0xffffffffn).toBe(0x88n) },
+  { name: 'store16', args: [0x30021n, 0xdead_beefn], check: (s) => expect(u32(s, 0x30020)).toBe(0x00beef00) },
+  { name: 'store8', args: [0x30032n, 0xdead_beefn], check: (s) => expect(u32(s, 0x30030)).toBe(0x00ef0000) },
   { name: 'cpu_id', setup: (s) => { s.cpu.segBase[Seg.GS] = 0x20000; new DataView(s.phys.bytes.buffer).setUint32(0x20008, 7, true); }, check: (_, r) => expect(r & 0xffffffffn).toBe(7n) },
 ];
 

@@ -1,4 +1,4 @@
-// Bundles the command lines into dist/ (emu.mjs, asm.mjs, ts2elf.mjs; run by bin/), and the
+// Bundles the command lines into dist/ (emu.mjs, asm.mjs, ts2elf.mjs, mkdisk.mjs; run by bin/), and the
 // browser console's page into dist/web/ (served by `emu serve`, beside dist/emu.mjs).
 // esbuild takes well under a second for all of them, so `prepare` and `pretest` can afford it every time.
 import { build } from 'esbuild';
@@ -27,6 +27,8 @@ await Promise.all([
   nodeCommand('tools/asm/cli.ts', 'dist/asm.mjs'),
   // AssemblyScript → ELF (bin/ts2elf.mjs); asc stays an import from node_modules.
   nodeCommand('tools/wasm2x64/ts2elf.ts', 'dist/ts2elf.mjs'),
+  // Disk images from a recipe (bin/mkdisk.mjs).
+  nodeCommand('tools/mkdisk/cli.ts', 'dist/mkdisk.mjs'),
   // platform 'browser' fails the build on any node: import: the machine must stay free of them.
   build({
     entryPoints: { app: join(root, 'emu/web/page/main.ts') },

@@ -52,7 +52,34 @@ const runs = RUNS.filter((r) => names.length === 0 || names.includes(r.prog) || 
 const KERNEL_RUNS = [1, 4].map((smp) => ({ id: `kernel.smp${smp}`, smp }))
   .filter((r) => names.length === 0 || names.includes('kernel') || names.includes(r.id));
 // Test kernels whose whole transcript and exit status must be the same on QEMU as under emu boot.
-const SAME_RUNS = [{ id: 'kernel.traps', src: 'test/fixtures/kernel/traps.ts', smp: 2 }]
+// `prepare(dir)`, when present, makes the run's files in a fresh directory and returns the
+// arguments each side adds (a disk for QEMU's -drive/-device and emu's -drive).
+const SAME_RUNS = [{ id: 'kernel.traps', src: 'test/fixtures/kernel/traps.ts', smp: 2 },
+  {
+    // QEMU's nvme and ours, each on its own copy of a 1 MiB disk whose block b holds bytes (b * 7 + i) & 0xff.
+    id: 'kernel.nvme', src: 'test/fixtures/kernel/nvme.ts', smp: 2,
+    prepare(dir) {
+      const disk = Buffer.alloc(2048 * 512, 0).map((_, i) => (Math.floor(i / 512) * 7 + i) & 0xff);
+      for (const side of ['qemu', 'emu']) writeFileSync(join(dir, `${side}.img`), disk);
+      return {
+        qemu: ['-drive', `file=${join(dir, 'qemu.img')},if=none,id=nv0,format=raw`, '-device', 'nvme,drive=nv0,serial=NVME-SERIAL-7'],
+        emu: ['-drive', `file=${join(dir, 'emu.img')},if=nvme,serial=NVME-SERIAL-7`],
+      };
+    },
+  },
+  {
+    // QEMU's virtio-blk-pci and ours, each on its own copy of a 1 MiB disk whose sector s holds bytes (s * 7 + i) & 0xff.
+    // One CPU: QEMU 7.2 gives virtio-blk-pci one request queue per CPU, and ours has one.
+    id: 'kernel.virtio-blk', src: 'test/fixtures/kernel/virtio-blk.ts', smp: 1,
+    prepare(dir) {
+      const disk = Buffer.alloc(2048 * 512, 0).map((_, i) => (Math.floor(i / 512) * 7 + i) & 0xff);
+      for (const side of ['qemu', 'emu']) writeFileSync(join(dir, `${side}.img`), disk);
+      return {
+        qemu: ['-drive', `file=${join(dir, 'qemu.img')},if=none,id=vd0,format=raw`, '-device', 'virtio-blk-pci,drive=vd0,serial=VIRTIO-SN-0042'],
+        emu: ['-drive', `file=${join(dir, 'emu.img')},if=virtio,serial=VIRTIO-SN-0042`],
+      };
+    },
+  }]
   .filter((r) => names.length === 0 || names.includes('kernel') || names.includes(r.id));
 if (runs.length + KERNEL_RUNS.length + SAME_RUNS.length === 0) usage(`no run matches ${names.join(' ')}`);
 
@@ -179,12 +206,13 @@ async function checkSame() {
     let got = '';
     try {
       await buildElf(join(root, r.src), elf, { target: 'kernel' });
+      const extra = r.prepare ? await r.prepare(dir) : { qemu: [], emu: [] };
       const res = await runQemu(['-machine', 'pc', '-smp', String(r.smp), '-nographic', '-net', 'none', '-no-reboot',
-        '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-kernel', elf], 30);
+        '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-kernel', elf, ...extra.qemu], 30);
       if (res.error) problems.push(`cannot run ${qemu}: ${res.error}`);
       else {
         got = transcript(res.stdout);
-        const emu = spawnSync(process.execPath, [join(root, 'bin/emu.mjs'), 'boot', '-kernel', elf, '-smp', String(r.smp)], { encoding: 'utf8' });
+        const emu = spawnSync(process.execPath, [join(root, 'bin/emu.mjs'), 'boot', '-kernel', elf, '-smp', String(r.smp), ...extra.emu], { encoding: 'utf8' });
         if (res.timedOut) problems.push('timed out after 30 s');
         if (res.code !== emu.status) problems.push(`exit status ${res.code ?? res.signal} on QEMU, ${emu.status} under emu boot`);
         if (got !== emu.stdout) problems.push('transcripts differ (emu boot expected, QEMU got):', ...diff(emu.stdout, got));

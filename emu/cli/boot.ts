@@ -11,9 +11,19 @@ import { Machine, type StopReason } from '../machine/machine.js';
 import { BootError, type MultibootModule } from '../firmware/multiboot.js';
 import { Console } from './console.js';
 import { machineTrace } from './trace.js';
+import { closeDrives, openDrives, parseDrive, type DriveSpec } from './drive.js';
+import { bootFromDisk } from '../firmware/diskboot.js';
+import { GptError } from '../firmware/gpt.js';
+import type { Disk } from '../storage/disk.js';
+import { ScratchOverlay } from '../storage/scratch.js';
+import type { DriveConfig } from '../machine/drives.js';
+import { loadMachineFile, saveMachineFile } from './machine-state.js';
 
 export interface BootOptions {
-  kernel: string;
+  /** The kernel file; without it, the kernel in the boot partition of `disk`. */
+  kernel?: string;
+  /** A disk made by mkdisk, attached as `-drive file=DISK,if=virtio` before the -drive ones. */
+  disk?: string;
   append: string;
   initrd?: string;
   mem: number;
@@ -31,6 +41,15 @@ export interface BootOptions {
   record?: string;
   /** Feed COM1 from a file written by --record instead of the terminal. */
   replay?: string;
+  drives: DriveSpec[];
+  /** Every drive's writes go to a throw-away overlay. */
+  snapshot: boolean;
+  /** Where --save-state-at and Ctrl-A s save the machine. */
+  saveState?: string;
+  /** Virtual time (ns) of the save: the first round boundary at or after it. */
+  saveStateAt?: number;
+  /** Resume this snapshot instead of booting (the kernel and drives are its own). */
+  loadState?: string;
 }
 
 /**
@@ -74,12 +93,24 @@ export function parseModules(spec: string | undefined): MultibootModule[] {
   });
 }
 
+/**
+ * The firmware's disk boot: the kernel and command line from the boot
+ * partition. -append goes after the disk's command line (a kernel that reads
+ * key=value takes the last), so the recorded defaults can be overridden.
+ */
+function kernelFromDisk(disk: Disk, append: string, log: (category: string, line: string) => void): { kernel: { name: string; bytes: Uint8Array }; append: string } {
+  // A -snapshot overlay holds nothing yet: read the file below, whose name the messages should carry.
+  const b = bootFromDisk(disk instanceof ScratchOverlay ? disk.parent : disk);
+  for (const note of b.notes) log('firmware', note);
+  return { kernel: b.kernel, append: [b.append, append].filter((s) => s !== '').join(' ') };
+}
+
 export async function bootCommand(o: BootOptions): Promise<number> {
   const unknown = o.debug.find((d) => !DEBUG_ITEMS.includes(d));
   if (unknown) throw new Error(`-d: unknown item '${unknown}' (known: ${DEBUG_ITEMS.join(', ')})`);
   const serialMatch = /^(stdio|none|file:(.+))$/.exec(o.serial);
   if (!serialMatch) throw new Error(`-serial: '${o.serial}' is not stdio, none or file:PATH`);
-  const kernel = readFile(o.kernel, '-kernel');
+  const kernelFile = o.kernel === undefined ? undefined : { name: o.kernel, bytes: readFile(o.kernel, '-kernel') };
   const modules = parseModules(o.initrd);
 
   let logFd = 2;
@@ -104,21 +135,40 @@ export async function bootCommand(o: BootOptions): Promise<number> {
   };
   const traceItems = o.debug.filter((d) => d === 'cpu' || d === 'in_asm');
 
+  const driveSpecs = o.disk === undefined ? o.drives : [parseDrive(`file=${o.disk.replace(/,/g, ',,')},if=virtio`), ...o.drives];
+  let drives: DriveConfig[] = openDrives(driveSpecs, o.snapshot);
   let machine: Machine;
-  try {
+  if (o.loadState !== undefined) {
+    machine = loadMachineFile(o.loadState, {
+      jit: o.jit, log, serial: (b) => { pending.push(b); },
+      trace: traceItems.length ? machineTrace(traceItems, (line) => writeAll(logFd, line + '\n')) : undefined,
+    });
+    drives = machine.config.drives ?? [];
+  } else try {
+    const boot = kernelFile ? { kernel: kernelFile, append: o.append } : kernelFromDisk(drives[0].disk, o.append, log);
     machine = new Machine({
-      ramBytes: o.mem, cpus: o.smp, seed: o.seed, kernel: { name: o.kernel, bytes: kernel }, append: o.append, modules,
+      ramBytes: o.mem, cpus: o.smp, seed: o.seed, kernel: boot.kernel, append: boot.append, modules, drives,
       noReboot: o.noReboot, rtcBase: o.rtcBase, jit: o.jit, log,
       serial: (b) => { pending.push(b); },
       trace: traceItems.length ? machineTrace(traceItems, (line) => writeAll(logFd, line + '\n')) : undefined,
     });
   } catch (e) {
-    if (e instanceof BootError) throw new Error(e.message);
+    closeDrives(drives);
+    if (e instanceof BootError) throw new Error(kernelFile ? e.message : `${o.disk}: the kernel in its boot partition: ${e.message}`);
+    if (e instanceof GptError) throw new Error(e.message);
     throw e;
   }
 
   const recording: string[] = [];
   if (o.replay) for (const { at, bytes } of readRecording(o.replay)) machine.scheduleSerial(at, bytes);
+  let saveRequested = false, saveAt = o.saveStateAt ?? Infinity;
+  /** Ctrl-A s without --save-state names the file after the virtual time. */
+  const save = (): void => {
+    const file = o.saveState ?? `emu-${machine.clock.now}ns.snap`;
+    const size = saveMachineFile(file, machine);
+    const kib = Math.ceil(size / 1024);
+    process.stderr.write(`emu: machine saved to ${file} at virtual time ${(machine.clock.now / 1e6).toFixed(3)} ms (${kib < 1024 ? `${kib} KiB` : `${(kib / 1024).toFixed(1)} MiB`})\r\n`);
+  };
   let quit = false, inputEnded = serialMatch[1] !== 'stdio' || o.replay !== undefined;
   let wake: (() => void) | null = null;
   const console = new Console({
@@ -129,6 +179,7 @@ export async function bootCommand(o: BootOptions): Promise<number> {
       wake?.();
     },
     quit: () => { quit = true; wake?.(); },
+    save: () => { saveRequested = true; wake?.(); },
     end: () => { inputEnded = true; wake?.(); },
   });
   if (serialMatch[1] === 'stdio') console.open();
@@ -139,8 +190,14 @@ export async function bootCommand(o: BootOptions): Promise<number> {
 
   try {
     for (;;) {
-      const r: StopReason = machine.run(machine.clock.now + SLICE);
+      const r: StopReason = machine.run(Math.min(machine.clock.now + SLICE, saveAt));
       flushSerial();
+      if (machine.clock.now >= saveAt) { saveAt = Infinity; save(); }
+      if (saveRequested) {
+        saveRequested = false;
+        // A failed Ctrl-A s is reported and the session goes on; a failed --save-state-at ends it.
+        try { save(); } catch (e) { process.stderr.write(`emu: ${(e as Error).message}\r\n`); }
+      }
       if (quit) return 0;
       if (timedOut) { log('firmware', `timeout after ${o.timeout} s`); return 124; }
       switch (r.kind) {
@@ -162,7 +219,9 @@ export async function bootCommand(o: BootOptions): Promise<number> {
     }
   } finally {
     flushSerial();
+    if (saveAt !== Infinity) writeAll(logFd, `emu: the run ended at virtual time ${(machine.clock.now / 1e6).toFixed(3)} ms, before --save-state-at; nothing was saved\n`);
     console.close();
+    closeDrives(drives);
     if (timer) clearTimeout(timer);
     if (o.stats) {
       const secs = Number(process.hrtime.bigint() - started) / 1e9;

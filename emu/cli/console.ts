@@ -1,8 +1,8 @@
 /**
  * The serial console on the terminal, as QEMU's `-serial mon:stdio` mux
  * behaves: keystrokes go to COM1 (Ctrl-C included), Ctrl-A is the escape
- * key — Ctrl-A x quits, Ctrl-A h lists the keys, Ctrl-A Ctrl-A sends one
- * Ctrl-A. The terminal is in raw mode only while stdin is a TTY, and is
+ * key — Ctrl-A x quits, Ctrl-A s saves the machine, Ctrl-A h lists the
+ * keys, Ctrl-A Ctrl-A sends one Ctrl-A. The terminal is in raw mode only while stdin is a TTY, and is
  * restored however the emulator leaves.
  */
 const CTRL_A = 0x01;
@@ -12,6 +12,8 @@ export interface ConsoleEvents {
   input(bytes: Uint8Array): void;
   /** Ctrl-A x. */
   quit(): void;
+  /** Ctrl-A s: save the machine (the handler names the file). */
+  save(): void;
   /** The host's stdin ended: no more input will ever come. */
   end(): void;
 }
@@ -19,6 +21,7 @@ export interface ConsoleEvents {
 const HELP = [
   'C-a h    print this help',
   'C-a x    exit emulator',
+  'C-a s    save the machine to a snapshot file (--save-state FILE, or emu-TIMEns.snap)',
   'C-a C-a  send C-a',
 ].join('\r\n');
 
@@ -58,6 +61,7 @@ export class Console {
       start = k + 1;
       switch (b) {
         case 0x78: case 0x58: this.events.quit(); return; // x
+        case 0x73: case 0x53: this.events.save(); break; // s
         case 0x68: case 0x48: case 0x3f: process.stderr.write(HELP + '\r\n'); break; // h, ?
         case CTRL_A: this.events.input(Uint8Array.of(CTRL_A)); break;
         default: break;

@@ -1,7 +1,7 @@
 /**
  * The `emu` command. Subcommands are thin layers over the library:
  *   emu run PROGRAM [ARGS…]   run a static Linux x86-64 program in user mode
- *   emu boot -kernel FILE     boot a multiboot kernel on the SMP machine
+ *   emu boot DISK | -kernel FILE   boot a multiboot kernel on the SMP machine
  *   emu serve -kernel FILE    the same machine in a browser tab
  *   emu img COMMAND …         disk images (create, info, convert, check, commit, compact, rebase)
  * Diagnostics go to stderr (or the -D file), never to the program's stdout.
@@ -9,7 +9,9 @@
 import yargs, { type Argv } from 'yargs';
 import { runCommand } from './run.js';
 import { bootCommand } from './boot.js';
+import { parseDrive } from './drive.js';
 import { parseRtcBase } from '../machine/rtc.js';
+import { conflictingOption, parseVirtualTime } from './machine-state.js';
 
 // Printed as written (wrap(null)): yargs' own wrapping splits words in the usage text.
 const USAGE = [
@@ -33,38 +35,46 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 const BOOT_USAGE = [
+  'emu boot DISK [options]',
   'emu boot -kernel FILE [options]',
+  'emu boot --load-state SNAPSHOT [options]',
   '',
   'Boots a multiboot (v1) kernel on an SMP x86-64 PC, as',
-  'qemu-system-x86_64 -kernel does, with COM1 on this terminal.',
-  'Ctrl-A x exits, Ctrl-A h lists the console keys. The exit status',
-  'is the debug-exit status (port 0xf4), 124 after --timeout.',
+  'qemu-system-x86_64 -kernel does, with COM1 on this terminal:',
+  'the one in DISK\'s boot partition (made by mkdisk; DISK is attached',
+  'as -drive file=DISK,if=virtio), or FILE.',
+  'Ctrl-A x exits, Ctrl-A s saves the machine, Ctrl-A h lists the',
+  'console keys. The exit status is the debug-exit status (port',
+  '0xf4), 124 after --timeout.',
 ].join('\n');
 
 /** The machine's options, shared by boot and serve: the same flags build the same machine. */
 function machineOptions<T>(y: Argv<T>) {
   return y
     .option('kernel', { type: 'string', describe: 'the multiboot kernel image (ELF32 or a.out-kludge)' })
-    .option('append', { type: 'string', default: '', describe: 'the kernel command line' })
+    .option('append', { type: 'string', default: '', describe: 'the kernel command line (after the one in DISK\'s boot partition)' })
     .option('initrd', { type: 'string', describe: 'multiboot modules: "FILE [ARGS][,FILE [ARGS]…]"' })
     .option('m', { type: 'string', default: '256M', describe: 'guest RAM (e.g. 256M, 1G; at most 3G)' })
     .option('smp', { type: 'string', default: '1', describe: 'number of CPUs (1..64)' })
     .option('seed', { type: 'string', default: '0', describe: 'seed of the CPU interleaving (decimal or 0x hex)' })
     .option('no-reboot', { type: 'boolean', default: false, describe: 'stop instead of rebooting on a triple fault or reset' })
     .option('rtc', { type: 'string', describe: 'base=ISO-DATE|utc|localtime (default: 2026-01-01T00:00:00Z, fixed)' })
+    .option('drive', { type: 'string', array: true, describe: 'a disk: file=PATH[,if=virtio|nvme][,snapshot=on][,serial=S][,model=hdd|ssd|none][,rate=MB/s][,lat=us][,seek=ms][,rpm=N]' })
+    .option('snapshot', { type: 'boolean', default: false, describe: 'send every disk write to a throw-away overlay' })
     .option('no-jit', { type: 'boolean', default: false, describe: 'interpret every instruction (no block compiler)' });
 }
 
 type MachineArgs = Awaited<ReturnType<ReturnType<typeof machineOptions>['parse']>>;
 
 function machineArgs(cmd: string, args: MachineArgs) {
-  if (args._.length > 0) throw new Error(`${cmd}: unexpected argument '${args._[0]}' (disk images are not supported yet; use -kernel FILE)`);
-  if (!args.kernel) throw new Error(`${cmd}: missing -kernel FILE`);
+  if (args._.length > 1) throw new Error(`${cmd}: unexpected argument '${args._[1]}' (one DISK at most; more disks go in -drive)`);
+  const disk = args._.length === 1 ? String(args._[0]) : undefined;
   const smp = Number(args.smp);
   if (!/^\d+$/.test(args.smp) || smp < 1 || smp > 64) throw new Error(`-smp: '${args.smp}' is not a CPU count in 1..64`);
   return {
-    kernel: args.kernel, append: args.append, initrd: args.initrd, mem: parseSize(args.m, 3 * 2 ** 30), smp,
+    kernel: args.kernel, disk, append: args.append, initrd: args.initrd, mem: parseSize(args.m, 3 * 2 ** 30), smp,
     seed: parseSeed(args.seed), noReboot: args['no-reboot'], rtcBase: parseRtc(args.rtc), jit: !args['no-jit'],
+    drives: (args.drive ?? []).map(parseDrive), snapshot: args.snapshot,
   };
 }
 
@@ -93,15 +103,25 @@ async function dispatchBoot(rest: string[]): Promise<number> {
     .option('D', { type: 'string', describe: 'write the -d log to FILE instead of stderr' })
     .option('stats', { type: 'boolean', default: false, describe: 'print instructions and guest MIPS on stderr at exit' })
     .option('record', { type: 'string', describe: 'write COM1 input with its virtual times to FILE' })
-    .option('replay', { type: 'string', describe: 'feed COM1 from a --record FILE (the session repeats exactly)' }));
+    .option('replay', { type: 'string', describe: 'feed COM1 from a --record FILE (the session repeats exactly)' })
+    .option('save-state', { type: 'string', describe: 'save the whole machine to FILE at --save-state-at, or on Ctrl-A s' })
+    .option('save-state-at', { type: 'string', describe: 'virtual time of the save: 2s, 150ms, 40us, 1000ns' })
+    .option('load-state', { type: 'string', describe: 'resume the machine saved in FILE (its kernel and disks come from it)' }));
   const args = await parser.parse(rest);
   if (args.help) return 0;
   const machine = machineArgs('boot', args);
+  const loadState = args['load-state'];
+  if (loadState !== undefined) {
+    const clash = machine.disk !== undefined ? machine.disk : conflictingOption(rest);
+    if (clash !== null) throw new Error(`--load-state: ${clash} conflicts with it (the machine, its kernel and its disks come from the snapshot)`);
+  } else if (!machine.kernel && machine.disk === undefined) throw new Error('boot: missing -kernel FILE or a DISK (or --load-state FILE)');
+  if (args['save-state-at'] !== undefined && args['save-state'] === undefined) throw new Error('--save-state-at: needs --save-state FILE');
   if (args.timeout !== undefined && !(args.timeout > 0)) throw new Error(`--timeout: '${args.timeout}' is not a positive number of seconds`);
   return bootCommand({
     ...machine, timeout: args.timeout, serial: args.serial,
     debug: args.d ? args.d.split(',') : [], debugFile: args.D,
     stats: args.stats, record: args.record, replay: args.replay,
+    saveState: args['save-state'], saveStateAt: args['save-state-at'] === undefined ? undefined : parseVirtualTime(args['save-state-at']), loadState,
   });
 }
 
@@ -120,9 +140,11 @@ async function dispatchServe(rest: string[]): Promise<number> {
   const args = await parser.parse(rest);
   if (args.help) return 0;
   const machine = machineArgs('serve', args);
+  if (machine.drives.length || machine.disk !== undefined) throw new Error('serve: disks are not supported by serve yet (the browser console has none); use -kernel FILE');
+  if (!machine.kernel) throw new Error('serve: missing -kernel FILE');
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port: '${args.port}' is not a port number`);
   const { serveCommand } = await import('./serve.js');
-  return serveCommand({ ...machine, host: args.host, port: args.port });
+  return serveCommand({ ...machine, kernel: machine.kernel, host: args.host, port: args.port });
 }
 
 /** -rtc base=…: a fixed date, or the host clock when asked for (utc/localtime). */

@@ -34,4 +34,12 @@ export class CodePages {
   }
 
   clear(): void { this.pages.clear(); }
+
+  /**
+   * The registered pages, for machine snapshots: a store to one ends the
+   * running block (the interpreters' epoch), which moves the next point where
+   * interrupts are taken, so the registry is state even though the decoded
+   * code is not (it is rebuilt from the same bytes).
+   */
+  list(): number[] { return [...this.pages]; }
 }

@@ -55,6 +55,8 @@ class TlbSet {
   readonly xGlobal = new Uint8Array(TLB_SIZE);
 }
 
+const TLB_ARRAYS = ['rTag', 'rPhys', 'wTag', 'wPhys', 'xTag', 'xPhys', 'rGlobal', 'wGlobal', 'xGlobal'] as const;
+
 export class Mmu {
   /** CR3 page-table base (physical). */
   cr3 = 0;
@@ -148,6 +150,45 @@ export class Mmu {
     try { return fn(); } finally { this.cplValue = saved; this.useSet(wasUser); }
   }
 
+  /**
+   * The paging state and the TLB's contents, for machine snapshots: the guest
+   * can observe a stale entry (a PTE edited without INVLPG), and a hit skips
+   * setting the Accessed bit a walk would set, so the TLB is state, not cache.
+   */
+  saveState(): Record<string, number | boolean | Uint8Array> {
+    const out: Record<string, number | boolean | Uint8Array> = {
+      cr3: this.cr3, paging: this.paging, levels: this.levels, pse: this.pse, pge: this.pge, wp: this.wp, nxe: this.nxe,
+      cpl: this.cplValue, am: this.am, ac: this.ac, alignCheck: this.alignCheck, user: this.user, largePagesCached: this.largePagesCached,
+    };
+    this.sets.forEach((t, k) => {
+      for (const name of TLB_ARRAYS) {
+        const a = t[name];
+        out[`${k ? 'user' : 'super'}.${name}`] = new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+      }
+    });
+    return out;
+  }
+
+  restoreState(s: Record<string, unknown>): void {
+    const num = (k: string): number => { if (typeof s[k] !== 'number') throw new Error(`snapshot: MMU field ${k} is missing`); return s[k] as number; };
+    const bool = (k: string): boolean => { if (typeof s[k] !== 'boolean') throw new Error(`snapshot: MMU field ${k} is missing`); return s[k] as boolean; };
+    const levels = num('levels');
+    if (levels !== 2 && levels !== 3 && levels !== 4) throw new Error(`snapshot: MMU paging levels ${levels}`);
+    this.cr3 = num('cr3'); this.paging = bool('paging'); this.levels = levels;
+    this.pse = bool('pse'); this.pge = bool('pge'); this.wp = bool('wp'); this.nxe = bool('nxe');
+    this.cplValue = num('cpl'); this.am = bool('am'); this.ac = bool('ac'); this.alignCheck = bool('alignCheck');
+    this.largePagesCached = bool('largePagesCached');
+    this.sets.forEach((t, k) => {
+      for (const name of TLB_ARRAYS) {
+        const saved = s[`${k ? 'user' : 'super'}.${name}`], a = t[name];
+        if (!(saved instanceof Uint8Array) || saved.length !== a.byteLength) throw new Error(`snapshot: TLB array ${name} is malformed`);
+        new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(saved);
+      }
+    });
+    this.useSet(bool('user'));
+    this.gen++;
+  }
+
   /** Bumped by every flush, so that cached translations elsewhere know to look again. */
   gen = 0;
 
@@ -221,6 +262,7 @@ export class Mmu {
     const i = (lin >>> 12) & TLB_MASK;
     if (this.rTag[i] === lin - off && off <= 0xffe) return this.view.getUint16(this.rPhys[i] + off, true);
     if (this.alignCheck && (lin & 1)) this.misaligned(lin);
+    if (off <= 0xffe) return this.phys.read16(this.translate(lin, Access.Read));
     return this.read8(lin) | (this.read8(lin + 1) << 8);
   }
 
@@ -263,6 +305,7 @@ export class Mmu {
     const i = (lin >>> 12) & TLB_MASK;
     if (this.wTag[i] === lin - off && off <= 0xffe) { this.view.setUint16(this.wPhys[i] + off, v, true); return; }
     if (this.alignCheck && (lin & 1)) this.misaligned(lin);
+    if (off <= 0xffe) { this.phys.write16(this.translateWrite(lin), v); return; }
     this.checkWritable(lin, 2);
     this.write8(lin, v); this.write8(lin + 1, v >> 8);
   }

@@ -5,8 +5,8 @@
  * there); with no handler they fail loudly rather than read as zero.
  */
 export interface MmioHandler {
-  read(addr: number, size: 1 | 4): number;
-  write(addr: number, size: 1 | 4, value: number): void;
+  read(addr: number, size: 1 | 2 | 4): number;
+  write(addr: number, size: 1 | 2 | 4, value: number): void;
 }
 
 export class PhysMem {
@@ -28,6 +28,12 @@ export class PhysMem {
     return this.device(addr).read(addr, 1);
   }
 
+  /** A word access outside RAM reaches the device as one 16-bit cycle (virtio's 16-bit registers need it). */
+  read16(addr: number): number {
+    if (addr + 2 <= this.size) return this.view.getUint16(addr, true);
+    return this.device(addr).read(addr, 2) & 0xffff;
+  }
+
   read32(addr: number): number {
     if (addr + 4 <= this.size) return this.view.getInt32(addr, true);
     return this.device(addr).read(addr, 4) | 0;
@@ -36,6 +42,11 @@ export class PhysMem {
   write8(addr: number, v: number): void {
     if (addr < this.size) { this.bytes[addr] = v; return; }
     this.device(addr).write(addr, 1, v & 0xff);
+  }
+
+  write16(addr: number, v: number): void {
+    if (addr + 2 <= this.size) { this.view.setUint16(addr, v, true); return; }
+    this.device(addr).write(addr, 2, v & 0xffff);
   }
 
   write32(addr: number, v: number): void {

@@ -4,7 +4,8 @@
  * deterministic emulator cannot offer anyway.
  */
 export class Rng {
-  private state: bigint;
+  /** The generator's whole state (a machine snapshot saves it). */
+  state: bigint;
   constructor(seed: bigint) { this.state = BigInt.asUintN(64, seed); }
 
   next64(): bigint {

@@ -13,6 +13,8 @@
  * priority (APR, §11.6.2.4); ties go to the lowest APIC ID. Real chipsets
  * rotate or hash, but a fixed rule keeps runs reproducible and easy to predict.
  */
+import type { StateValue, Stateful } from './state.js';
+import { asRecord } from './fields.js';
 import type { Log } from './bus.js';
 import type { LocalApic } from './lapic.js';
 
@@ -41,7 +43,7 @@ export interface EoiReceiver {
   eoi(vector: number): void;
 }
 
-export class ApicBus {
+export class ApicBus implements Stateful {
   /** In attach order; a CPU's index here is its index in the counters below. */
   readonly lapics: LocalApic[] = [];
   private readonly eoiReceivers: EoiReceiver[] = [];
@@ -60,6 +62,17 @@ export class ApicBus {
     this.ipiCount.push(new Array<number>(this.lapics.length).fill(0));
     this.received.push(0);
     return this.lapics.length - 1;
+  }
+
+  /** The counters; the APICs and IOAPICs save themselves. */
+  save(): StateValue { return { ipiCount: this.ipiCount.map((row) => [...row]), received: [...this.received] }; }
+
+  restore(s: StateValue): void {
+    const r = asRecord(s, 'APIC bus');
+    const rows = r.ipiCount, received = r.received;
+    if (!Array.isArray(rows) || !Array.isArray(received) || rows.length !== this.ipiCount.length || received.length !== this.received.length) throw new Error('snapshot: the APIC bus counters do not match the number of CPUs');
+    rows.forEach((row, i) => { if (Array.isArray(row)) row.forEach((v, j) => { this.ipiCount[i][j] = Number(v); }); });
+    received.forEach((v, i) => { this.received[i] = Number(v); });
   }
 
   /** Called by the IoApic constructor. */

@@ -56,6 +56,11 @@ export class PortBus {
     }
   }
 
+  /** Releases every port `dev` holds (an I/O BAR moving or turned off). */
+  unregister(dev: PortDevice): void {
+    for (let p = 0; p < this.devices.length; p++) if (this.devices[p] === dev) this.devices[p] = undefined;
+  }
+
   read(port: number, size: Size): number {
     const dev = this.devices[port];
     if (dev) return dev.portRead(port, size);
@@ -81,7 +86,7 @@ interface Region { base: number; size: number; dev: MmioDevice }
 /**
  * Physical addresses outside RAM. Regions may be moved (a relocated APIC, a
  * PCI BAR) by unmapping and mapping again. Accesses wider than 4 bytes arrive
- * split into dwords (see PhysMem).
+ * split into dwords, and one that crosses a page into bytes (see PhysMem, Mmu).
  */
 export class MmioBus implements MmioHandler {
   private regions: Region[] = [];
@@ -98,14 +103,14 @@ export class MmioBus implements MmioHandler {
 
   unmap(dev: MmioDevice): void { this.regions = this.regions.filter((r) => r.dev !== dev); }
 
-  read(addr: number, size: 1 | 4): number {
+  read(addr: number, size: Size): number {
     const r = this.find(addr);
     if (r) return r.dev.mmioRead(addr - r.base, size);
     this.unclaimed(addr, 'read');
     return ONES[size];
   }
 
-  write(addr: number, size: 1 | 4, value: number): void {
+  write(addr: number, size: Size, value: number): void {
     const r = this.find(addr);
     if (r) { r.dev.mmioWrite(addr - r.base, size, value); return; }
     this.unclaimed(addr, `write 0x${(value >>> 0).toString(16)}`);

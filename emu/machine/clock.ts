@@ -8,12 +8,21 @@
  * runs, `time()` adds the instructions it has retired in this round, so a
  * device register read mid-round sees that CPU's own notion of the present.
  * The machine ends a round at the next due event, so no event is ever late.
+ *
+ * A machine snapshot saves the present, the creation counter and the pending
+ * events as (time, creation number, tag); restoring re-inserts them with
+ * their numbers, so equal-time events fire in the order they would have.
  */
+import type { StateValue } from './state.js';
+import { asRecord } from './fields.js';
+
 export interface ClockEvent {
   readonly at: number;
   /** Creation order: events due at the same time fire in the order they were scheduled. */
   readonly seq: number;
   readonly fire: () => void;
+  /** What the event is for, so a machine snapshot can save it and its owner re-create it (state.ts). */
+  readonly tag: string | undefined;
   cancelled: boolean;
 }
 
@@ -32,9 +41,14 @@ export class VirtualClock {
   onSchedule: (at: number) => void = () => {};
 
   /** Runs `fire` at virtual time `at` (never earlier than the present). */
-  schedule(at: number, fire: () => void): ClockEvent {
-    const e: ClockEvent = { at: Math.max(at, this.time()), seq: this.seq++, fire, cancelled: false };
+  schedule(at: number, fire: () => void, tag?: string): ClockEvent {
+    const e: ClockEvent = { at: Math.max(at, this.time()), seq: this.seq++, fire, tag, cancelled: false };
     this.onSchedule(e.at);
+    this.push(e);
+    return e;
+  }
+
+  private push(e: ClockEvent): void {
     const h = this.heap;
     h.push(e);
     let k = h.length - 1;
@@ -44,7 +58,29 @@ export class VirtualClock {
       [h[k], h[p]] = [h[p], h[k]];
       k = p;
     }
+  }
+
+  /** The pending events in firing order (snapshots). */
+  pending(): ClockEvent[] {
+    return this.heap.filter((e) => !e.cancelled).sort((a, b) => (before(a, b) ? -1 : 1));
+  }
+
+  /** A saved event back in the queue with its original time and creation number. */
+  reinsert(at: number, seq: number, tag: string, fire: () => void): ClockEvent {
+    const e: ClockEvent = { at, seq, fire, tag, cancelled: false };
+    this.push(e);
     return e;
+  }
+
+  save(): StateValue { return { now: this.now, seq: this.seq }; }
+
+  restore(s: StateValue): void {
+    const r = asRecord(s, 'clock');
+    if (typeof r.now !== 'number' || typeof r.seq !== 'number') throw new Error('snapshot: the clock state is malformed');
+    this.now = r.now;
+    this.seq = r.seq;
+    // What the fresh machine scheduled while being built is replaced by the saved events.
+    this.heap = [];
   }
 
   /** A cancelled event stays in the heap and is dropped when it comes due. */

@@ -17,6 +17,8 @@
  * delivery: the other modes never reach an ISR and so never get an EOI, so
  * they act on the rising edge whatever the trigger bit says.
  */
+import type { StateValue, Stateful } from './state.js';
+import { restoreFields, saveFields } from './fields.js';
 import type { Log, MmioDevice, Size } from './bus.js';
 import type { IrqSink } from './irq.js';
 import { DELIVERY_MODES, type ApicBus, type EoiReceiver } from './apic-bus.js';
@@ -32,7 +34,9 @@ const ACTIVE_LOW = 1 << 13;
 /** Writable low-dword bits: vector, delivery mode, destination mode, polarity, trigger, mask. */
 const LOW_WRITABLE = 0x0001afff;
 
-export class IoApic implements MmioDevice, IrqSink, EoiReceiver {
+const STATE_FIELDS = ['id', 'arbitrationId', 'ioregsel', 'low', 'high', 'pin'] as const;
+
+export class IoApic implements MmioDevice, IrqSink, EoiReceiver, Stateful {
   private id = 0;
   private arbitrationId = 0;
   private ioregsel = 0;
@@ -46,6 +50,9 @@ export class IoApic implements MmioDevice, IrqSink, EoiReceiver {
     this.reset();
     bus.attachIoApic(this);
   }
+
+  save(): StateValue { return saveFields(this, STATE_FIELDS); }
+  restore(s: StateValue): void { restoreFields(this, STATE_FIELDS, s); }
 
   /** Every entry masked, edge, active high; the ID returns to the one the machine gave it. Pin levels are wires and stay. */
   reset(): void {

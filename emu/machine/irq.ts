@@ -25,3 +25,36 @@ export function isaIrq(irq: number, pic: IrqSink, ioapic: IrqSink): IrqLine {
     },
   };
 }
+
+/**
+ * A wired-OR line, as PCI INTx# pins sharing an interrupt are: the line is
+ * high while any of its sources drives it high.
+ */
+export class SharedIrq {
+  private readonly high = new Set<number>();
+  private sources = 0;
+
+  constructor(private readonly line: IrqLine) {}
+
+  /** A new input on the line. */
+  source(): IrqLine {
+    const id = this.sources++;
+    return {
+      set: (level: boolean): void => {
+        const before = this.high.size > 0;
+        if (level) this.high.add(id); else this.high.delete(id);
+        const after = this.high.size > 0;
+        if (after !== before) this.line.set(after);
+      },
+    };
+  }
+}
+
+/**
+ * The ISA IRQ a PCI device's INTx# reaches on QEMU's PC as SeaBIOS sets it up:
+ * the PIIX3 swizzles (device, pin) onto its four PIRQ links, which SeaBIOS
+ * routes to IRQs 10, 10, 11 and 11. The IOAPIC sees the same pin number.
+ */
+export function pciIntxIrq(device: number, pin: number): number {
+  return [10, 10, 11, 11][(device + pin - 2) & 3];
+}

@@ -21,6 +21,8 @@
  */
 import type { Log, MmioDevice, Size } from './bus.js';
 import type { ClockEvent, VirtualClock } from './clock.js';
+import type { StateValue, Stateful } from './state.js';
+import { restoreFields, saveFields } from './fields.js';
 import { DELIVERY_MODES, type ApicBus, type ApicMessage, type Shorthand } from './apic-bus.js';
 
 /** What a local APIC needs from the vCPU it belongs to. */
@@ -58,7 +60,13 @@ const enum TimerMode { OneShot = 0, Periodic = 1, TscDeadline = 2 }
 /** ICR bits 19:18. */
 const SHORTHANDS: readonly Shorthand[] = ['none', 'self', 'all', 'others'];
 
-export class LocalApic implements MmioDevice {
+/** Everything of the APIC that decides its future (the timer's pending event is the clock's). */
+const STATE_FIELDS = [
+  'id', 'baseAddr', 'enabled', 'taskPriority', 'ldr', 'dfr', 'svr', 'irr', 'isr', 'tmr', 'esrPending', 'esr',
+  'icrLo', 'icrHi', 'lvt', 'lint', 'extIntMessage', 'initialCount', 'dcr', 'segStart', 'segCount', 'tscDeadline',
+] as const;
+
+export class LocalApic implements MmioDevice, Stateful {
   /** Index of this CPU on the bus (attach order). */
   readonly cpuIndex: number;
   /** Where ExtINT vectors come from (the 8259 pair's INTA); set by the machine. */
@@ -103,6 +111,27 @@ export class LocalApic implements MmioDevice {
     this.reset('power');
     this.cpuIndex = bus.attach(this);
   }
+
+  save(): StateValue { return saveFields(this, STATE_FIELDS); }
+  /** The timer's event, if one is pending, comes back through adopt(). */
+  restore(s: StateValue): void {
+    restoreFields(this, STATE_FIELDS, s);
+    this.timerEvent = null;
+  }
+
+  /** Clock event tags name the CPU: every local APIC schedules on the one clock. */
+  private tag(what: string): string { return `lapic${this.cpuIndex}:${what}`; }
+
+  event(tag: string): () => void {
+    const what = tag.slice(tag.indexOf(':') + 1);
+    if (what === 'deadline') return () => this.deadlineEvent();
+    const timer = /^timer:(\d+)$/.exec(what);
+    if (timer) { const expiry = Number(timer[1]); return () => this.timerExpired(expiry); }
+    throw new Error(`snapshot: local APIC ${this.cpuIndex} has no event '${tag}'`);
+  }
+
+  /** The re-created timer event, so that reprogramming the timer can cancel it. */
+  adopt(_tag: string, e: ClockEvent): void { this.timerEvent = e; }
 
   /**
    * Power-up state (also what clearing IA32_APIC_BASE[11] leaves) or INIT
@@ -239,10 +268,7 @@ export class LocalApic implements MmioDevice {
     if (v === 0) return;
     const delta = v - this.cpu.tsc();
     if (delta <= 0) { this.deadlineFired(); return; }
-    this.timerEvent = this.clock.schedule(this.clock.time() + delta, () => {
-      this.timerEvent = null;
-      this.deadlineFired();
-    });
+    this.timerEvent = this.clock.schedule(this.clock.time() + delta, () => this.deadlineEvent(), this.tag('deadline'));
   }
 
   /**
@@ -553,7 +579,7 @@ export class LocalApic implements MmioDevice {
     this.segCount = count;
     if (count === 0) return;
     const expiry = at + count * this.divisor();
-    this.timerEvent = this.clock.schedule(expiry, () => this.timerExpired(expiry));
+    this.timerEvent = this.clock.schedule(expiry, () => this.timerExpired(expiry), this.tag(`timer:${expiry}`));
   }
 
   private timerExpired(at: number): void {
@@ -561,6 +587,11 @@ export class LocalApic implements MmioDevice {
     if (this.timerMode() === TimerMode.Periodic) this.startSegment(at, this.initialCount);
     else this.segCount = 0;
     this.localInterrupt(Lvt.Timer);
+  }
+
+  private deadlineEvent(): void {
+    this.timerEvent = null;
+    this.deadlineFired();
   }
 
   private deadlineFired(): void {

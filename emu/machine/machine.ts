@@ -22,7 +22,7 @@ import { Symbols } from '../firmware/symbols.js';
 import { Rng } from '../linux/rng.js';
 import { VirtualClock } from './clock.js';
 import { MmioBus, PortBus, type Log, type PortDevice, type Size } from './bus.js';
-import { isaIrq, isaIrqToIoapicPin, type IrqLine } from './irq.js';
+import { SharedIrq, isaIrq, isaIrqToIoapicPin, pciIntxIrq, type IrqLine } from './irq.js';
 import { ApicBus } from './apic-bus.js';
 import { IoApic, IOAPIC_DEFAULT_BASE } from './ioapic.js';
 import { Pic8259Pair } from './pic8259.js';
@@ -30,8 +30,13 @@ import { Pit8254 } from './pit8254.js';
 import { CmosRtc, DEFAULT_RTC_BASE } from './rtc.js';
 import { Uart16550 } from './uart16550.js';
 import { DebugExit } from './debug-exit.js';
-import { PciBus, createHostBridge } from './pci.js';
+import { PciBus, assignBars, createHostBridge } from './pci.js';
+import { GuestMemory } from './dma.js';
+import { FIRST_DRIVE_SLOT, type BlockDevice, type DriveConfig } from './drives.js';
+import { DEVICE_MODELS } from './drive-models.js';
 import { VCpu, type VCpuHost } from './vcpu.js';
+import type { StateValue, Stateful } from './state.js';
+import { asRecord } from './fields.js';
 
 export interface MachineConfig {
   /** Guest RAM in bytes (a multiple of 4 KiB, below the 3 GiB PCI hole). */
@@ -42,6 +47,8 @@ export interface MachineConfig {
   kernel: { name: string; bytes: Uint8Array };
   append?: string;
   modules?: MultibootModule[];
+  /** Disks, each a PCI device from slot 3 up (emu/machine/drives.ts). */
+  drives?: DriveConfig[];
   /** A triple fault or reset request stops the machine instead of rebooting it. */
   noReboot?: boolean;
   /** Unix time of virtual time 0 for the RTC. */
@@ -70,6 +77,9 @@ export const MAX_CPUS = 64;
 const LAPIC_WINDOW = 0x1000;
 const MSI_BASE = 0xfee00000;
 const MSI_SIZE = 0x100000;
+/** SeaBIOS's windows for BARs on QEMU's `pc` with less than 3.5 GiB of RAM. */
+const PCI_MMIO_BASE = 0xe0000000;
+const PCI_IO_BASE = 0xc000;
 /** Below the multiboot memory map at 0x9000, in memory the map reports as usable. */
 const FIRMWARE_STACK = 0x7000;
 
@@ -95,9 +105,17 @@ export class Machine implements VCpuHost {
   com1!: Uart16550;
   com2!: Uart16550;
   pci!: PciBus;
+  /** The disks' device models, in the order of config.drives. */
+  blockDevices!: BlockDevice[];
+  /** Bus-master access to RAM for devices. */
+  dma!: GuestMemory;
   vcpus!: VCpu[];
   boot!: MultibootBoot;
   private isaLines: IrqLine[] = [];
+  /** Pages holding decoded code, shared by the vCPUs (a snapshot keeps the set: CodePages.list). */
+  private codePages!: CodePages;
+  /** COM2's line being collected for the log. */
+  private com2Line: number[] = [];
 
   /** The vCPU executing right now (MMIO to the APIC page goes to its own local APIC). */
   private current: VCpu | null = null;
@@ -105,7 +123,11 @@ export class Machine implements VCpuHost {
   private resetRequest: string | null = null;
   resets = 0;
 
-  constructor(readonly config: MachineConfig) {
+  /**
+   * `restoring`: the machine is about to receive a snapshot's state
+   * (snapshot.ts), so the firmware does not load the kernel into RAM.
+   */
+  constructor(readonly config: MachineConfig, restoring = false) {
     if (config.cpus < 1 || config.cpus > MAX_CPUS || !Number.isInteger(config.cpus)) throw new Error(`-smp ${config.cpus}: between 1 and ${MAX_CPUS} CPUs`);
     this.cpuCount = config.cpus;
     this.jit = config.jit ?? true;
@@ -131,7 +153,7 @@ export class Machine implements VCpuHost {
       },
     };
     this.rtc = new CmosRtc(this.clock, { set: (level) => this.isaLines[8]?.set(level) }, config.rtcBase ?? DEFAULT_RTC_BASE, config.ramBytes, this.log);
-    this.powerOn();
+    this.powerOn(!restoring);
     // Read once the image has been accepted, so that a refused image gets its one line and nothing else.
     this.symbols = Symbols.fromElf(config.kernel.bytes, config.kernel.name, (line) => this.log('firmware', line));
   }
@@ -143,7 +165,7 @@ export class Machine implements VCpuHost {
   }
 
   /** Builds the devices and CPUs and runs the firmware: power-on and every reset. */
-  private powerOn(): void {
+  private powerOn(firmware = true): void {
     const log = this.log;
     this.ports = new PortBus(log);
     this.mmio = new MmioBus(log);
@@ -160,7 +182,7 @@ export class Machine implements VCpuHost {
         else log('guest_errors', `${size}-byte write to the MSI range at 0x${(MSI_BASE + offset).toString(16)}; MSIs are dword writes`);
       },
     });
-    const codePages = new CodePages();
+    const codePages = this.codePages = new CodePages();
     this.vcpus = [];
     for (let i = 0; i < this.cpuCount; i++) this.vcpus.push(new VCpu(this, i, i, i === 0, this.phys, this.apicBus, codePages));
     const bsp = this.vcpus[0].apic;
@@ -172,9 +194,10 @@ export class Machine implements VCpuHost {
     this.pit.register(this.ports);
     this.com1 = new Uart16550(0x3f8, this.clock, this.isaLines[4], (b) => this.config.serial?.(b), log);
     this.com1.register(this.ports);
-    const com2Line: number[] = [];
+    this.com2Line = [];
     this.com2 = new Uart16550(0x2f8, this.clock, this.isaLines[3], (b) => {
-      if (b === 10) { log('serial', `COM2: ${String.fromCharCode(...com2Line)}`); com2Line.length = 0; } else com2Line.push(b);
+      const line = this.com2Line;
+      if (b === 10) { log('serial', `COM2: ${String.fromCharCode(...line)}`); line.length = 0; } else line.push(b);
     }, log);
     this.com2.register(this.ports);
     this.ports.register(0x70, 2, this.rtc);
@@ -184,12 +207,42 @@ export class Machine implements VCpuHost {
     this.pci = new PciBus(log);
     this.pci.add(0, 0, createHostBridge());
     this.pci.register(this.ports);
-    this.loadFirmware();
+    this.dma = new GuestMemory(this.phys, codePages);
+    const shared = new Map<number, SharedIrq>();
+    this.blockDevices = (this.config.drives ?? []).map((drive, i) => {
+      const slot = FIRST_DRIVE_SLOT + i;
+      const dev = DEVICE_MODELS[drive.interface]({
+        clock: this.clock, mem: this.dma, ports: this.ports, mmio: this.mmio, log,
+        msi: (address, data) => bus.deliverMsi(address, data),
+      }, drive, slot);
+      this.pci.add(slot, 0, dev.pci);
+      const pin = dev.pci.readConfig(0x3d, 1);
+      if (pin) {
+        const irq = pciIntxIrq(slot, pin);
+        if (!shared.has(irq)) shared.set(irq, new SharedIrq(this.isaLines[irq]));
+        dev.pci.intx = shared.get(irq)!.source();
+      }
+      return dev;
+    });
+    if (firmware) this.loadFirmware();
   }
 
-  /** What QEMU's `-kernel` path does: load the image, write the MP table, start the BSP in protected mode. */
+  /**
+   * What QEMU's `-kernel` path does with SeaBIOS: assign the PCI BARs and note
+   * each function's IRQ in its Interrupt Line register, load the image, write
+   * the MP table, start the BSP in protected mode.
+   */
   private loadFirmware(): void {
     const c = this.config;
+    assignBars(this.pci, PCI_MMIO_BASE, PCI_IO_BASE);
+    const pciInterrupts = [];
+    for (const [device, , fn] of this.pci.entries()) {
+      const pin = fn.readConfig(0x3d, 1);
+      if (!pin) continue;
+      const irq = pciIntxIrq(device, pin);
+      fn.writeConfig(0x3c, 1, irq);
+      pciInterrupts.push({ device, pin, ioapicPin: isaIrqToIoapicPin(irq) });
+    }
     this.boot = loadMultiboot(c.kernel.bytes, c.kernel.name, { bytes: this.phys.bytes, size: this.phys.size },
       { cmdline: c.append ?? '', modules: c.modules ?? [] });
     for (const w of this.boot.warnings) this.log('firmware', w);
@@ -202,6 +255,7 @@ export class Machine implements VCpuHost {
       cpuSignature: signature,
       cpuFeatures: features,
       isaIrqPins: isaIrqToIoapicPin,
+      pciInterrupts,
     }, MP_TABLE_ADDR);
     // Virtual-wire mode, as PC firmware leaves the BSP: the 8259's INTR reaches it through LINT0, NMI through LINT1.
     const bspApic = this.vcpus[0].apic;
@@ -252,7 +306,109 @@ export class Machine implements VCpuHost {
   sendSerial(bytes: Uint8Array): void { this.com1.receive(bytes); }
 
   /** Host input that arrives at virtual time `at`: how a recorded session is replayed. */
-  scheduleSerial(at: number, bytes: Uint8Array): void { this.clock.schedule(at, () => this.sendSerial(bytes)); }
+  scheduleSerial(at: number, bytes: Uint8Array): void {
+    this.clock.schedule(at, () => this.sendSerial(bytes), `input:${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`);
+  }
+
+  /**
+   * A reset rebuilds every device but the RTC (whose CMOS survives, as on a PC):
+   * what the old ones had scheduled must not fire — a disk's DMA into the new
+   * boot's RAM, or an old timer's event handed to its successor by a snapshot.
+   * Host input still arrives.
+   */
+  private forgetDevices(): void {
+    for (const e of this.clock.pending()) if (!/^(rtc|input):/.test(e.tag ?? '')) this.clock.cancel(e);
+  }
+
+  // ---- snapshots (snapshot.ts has the file and RAM) ----
+
+  /** Every component's state, in the order restoreComponents wants it. */
+  saveComponents(): StateValue {
+    return {
+      machine: {
+        rng: this.rng.state.toString(), resets: this.resets, resetRequest: this.resetRequest,
+        stopReason: this.stopReason === null ? null : { ...this.stopReason }, com2Line: [...this.com2Line],
+      },
+      clock: this.clock.save(),
+      pci: this.pci.save(),
+      disks: this.blockDevices.map((d) => d.save()),
+      pic: this.pic.save(),
+      ioapic: this.ioapic.save(),
+      pit: this.pit.save(),
+      rtc: this.rtc.save(),
+      com1: this.com1.save(),
+      com2: this.com2.save(),
+      apicBus: this.apicBus.save(),
+      vcpus: this.vcpus.map((v) => v.save()),
+      codePages: this.codePages.list(),
+    };
+  }
+
+  /**
+   * Reinstates saveComponents() on a machine built with `restoring`. PCI and
+   * the disks go first: re-driving their INTx# lines touches the 8259 and the
+   * IOAPIC, whose own saved state then overwrites what that did.
+   */
+  restoreComponents(s: StateValue): void {
+    const r = asRecord(s, 'machine state');
+    const m = asRecord(r.machine, 'machine');
+    const { disks, vcpus, codePages } = r;
+    if (typeof m.rng !== 'string' || typeof m.resets !== 'number' || !Array.isArray(m.com2Line) || !Array.isArray(disks) || !Array.isArray(vcpus) || !Array.isArray(codePages)) {
+      throw new Error('snapshot: the machine state is malformed');
+    }
+    if (vcpus.length !== this.vcpus.length || disks.length !== this.blockDevices.length) throw new Error('snapshot: the number of CPUs or disks differs from the manifest');
+    this.rng.state = BigInt(m.rng);
+    this.resets = m.resets;
+    this.resetRequest = typeof m.resetRequest === 'string' ? m.resetRequest : null;
+    this.stopReason = m.stopReason === null ? null : asRecord(m.stopReason, 'stop reason') as unknown as StopReason;
+    this.com2Line = m.com2Line.map(Number);
+    this.clock.restore(r.clock);
+    this.pci.restore(r.pci);
+    this.blockDevices.forEach((d, i) => d.restore(disks[i]));
+    this.pic.restore(r.pic);
+    this.ioapic.restore(r.ioapic);
+    this.pit.restore(r.pit);
+    this.rtc.restore(r.rtc);
+    this.com1.restore(r.com1);
+    this.com2.restore(r.com2);
+    this.apicBus.restore(r.apicBus);
+    this.vcpus.forEach((v, i) => v.restore(vcpus[i]));
+    for (const page of codePages) this.codePages.add(Number(page));
+  }
+
+  /**
+   * The component that scheduled a clock event, by the tag's prefix (state.ts):
+   * `lapicN`, `pit`, `rtc`, `uart3f8`/`uart2f8`, `input` (host bytes for COM1),
+   * and `NAME@N` (e.g. `nvme@3`) for the disk in PCI slot N.
+   */
+  eventOwner(tag: string): Stateful {
+    const owner = tag.slice(0, tag.indexOf(':'));
+    const lapic = /^lapic(\d+)$/.exec(owner);
+    if (lapic && Number(lapic[1]) < this.vcpus.length) return this.vcpus[Number(lapic[1])].apic;
+    const slot = /^[a-z][a-z0-9-]*@(\d+)$/.exec(owner);
+    const disk = slot ? this.blockDevices[Number(slot[1]) - FIRST_DRIVE_SLOT] : undefined;
+    if (disk) return disk;
+    switch (owner) {
+      case 'pit': return this.pit;
+      case 'rtc': return this.rtc;
+      case 'uart3f8': return this.com1;
+      case 'uart2f8': return this.com2;
+      case 'input': return this.serialInput;
+    }
+    throw new Error(`snapshot: no component of this machine owns the clock event '${tag}'`);
+  }
+
+  /** Recorded host input waiting for its time (--replay) is state too: the bytes are in the tag. */
+  private readonly serialInput: Stateful = {
+    save: () => null,
+    restore: () => {},
+    event: (tag) => {
+      const hex = tag.slice('input:'.length);
+      if (!/^(?:[0-9a-f]{2})*$/.test(hex)) throw new Error(`snapshot: malformed input event '${tag}'`);
+      const bytes = Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
+      return () => this.sendSerial(bytes);
+    },
+  };
 
   /**
    * Runs until virtual time `until` (ns), an exit, a shutdown, or a state in
@@ -264,7 +420,7 @@ export class Machine implements VCpuHost {
     const clock = this.clock;
     for (;;) {
       if (this.stopReason) return this.stopReason;
-      if (this.resetRequest !== null) { this.resetRequest = null; this.resets++; this.powerOn(); }
+      if (this.resetRequest !== null) { this.resetRequest = null; this.resets++; this.forgetDevices(); this.powerOn(); }
       const now = clock.now;
       if (now >= until) return { kind: 'time' };
       const next = clock.nextDue();

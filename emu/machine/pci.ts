@@ -5,8 +5,10 @@
  * so read-only fields stay read-only and BAR sizing works as the spec says.
  * Also the i440FX host bridge at 00:00.0 and the firmware's BAR assignment.
  */
-import type { Log, PortBus, PortDevice, Size } from './bus.js';
+import type { Log, MmioBus, MmioDevice, PortBus, PortDevice, Size } from './bus.js';
 import type { IrqLine } from './irq.js';
+import type { StateValue, Stateful } from './state.js';
+import { asRecord } from './fields.js';
 
 export const PCI_COMMAND_IO = 0x1, PCI_COMMAND_MEMORY = 0x2, PCI_COMMAND_MASTER = 0x4;
 export const PCI_COMMAND_PARITY = 0x40, PCI_COMMAND_SERR = 0x100, PCI_COMMAND_INTX_DISABLE = 0x400;
@@ -43,6 +45,8 @@ export class PciFunction {
   /** BAR `index` is now decoded at `address` (null: no longer decoded). */
   onBarChange: (index: number, address: number | null) => void = () => {};
   onCommandChange: (command: number) => void = () => {};
+  /** After every configuration write (capabilities with side effects, such as MSI-X's enable and mask bits). */
+  onConfigWrite: (offset: number, size: Size) => void = () => {};
   /** Where INTx goes (routing is the machine's); driven by setIntx unless Interrupt Disable is set. */
   intx: IrqLine | null = null;
   private intxLevel = false;
@@ -142,6 +146,31 @@ export class PciFunction {
       this.driveIntx();
     }
     if (command !== before || (offset < 0x28 && offset + size > 0x10)) this.remap();
+    this.onConfigWrite(offset, size);
+  }
+
+  /**
+   * The configuration header and the device's INTx# input. Restoring decodes
+   * the BARs where the header puts them and drives INTx# again, so the wiring
+   * behind it (a shared line's other inputs) agrees with the saved machine.
+   */
+  save(): StateValue { return { config: this.config.slice(), intx: this.intxLevel }; }
+
+  restore(s: StateValue): void {
+    const r = asRecord(s, 'PCI function');
+    if (!(r.config instanceof Uint8Array) || r.config.length !== 256 || typeof r.intx !== 'boolean') throw new Error('snapshot: a PCI function\'s state is malformed');
+    this.config.set(r.config);
+    this.intxLevel = r.intx;
+    this.remap();
+    this.driveIntx();
+  }
+
+  /** Configuration bytes as the device sees them (its own capability registers). */
+  configWord(offset: number, size: Size): number { return this.get(offset, size); }
+
+  /** The device changes one of its own read-only configuration fields. */
+  setConfig(offset: number, size: Size, value: number): void {
+    for (let i = 0; i < size; i++) this.config[offset + i] = (value >>> (8 * i)) & 0xff;
   }
 
   private remap(): void {
@@ -175,12 +204,55 @@ export class PciFunction {
   }
 }
 
+/**
+ * Keeps each BAR of `fn` mapped where the guest puts it: on the port bus for
+ * an I/O BAR, on the MMIO bus for a memory BAR, with offsets relative to the
+ * BAR's base. A BAR placed over another device's window is not decoded (and
+ * logged): the guest's mistake must not stop the machine.
+ */
+export function attachBars(fn: PciFunction, ports: PortBus, mmio: MmioBus, log: Log, handlers: Record<number, MmioDevice | PortDevice>): void {
+  const mapped = new Map<number, MmioDevice | PortDevice>();
+  fn.onBarChange = (index, address) => {
+    const bar = fn.bars[index];
+    const target = handlers[index];
+    if (!bar || !target) return;
+    const old = mapped.get(index);
+    if (old) {
+      if (bar.kind === 'io') ports.unregister(old as PortDevice);
+      else mmio.unmap(old as MmioDevice);
+      mapped.delete(index);
+    }
+    if (address === null) return;
+    if (bar.kind === 'io') {
+      const dev = target as PortDevice;
+      const shifted: PortDevice = {
+        portRead: (port, size) => dev.portRead(port - address, size),
+        portWrite: (port, size, value) => dev.portWrite(port - address, size, value),
+      };
+      try { ports.register(address, bar.size, shifted); } catch (e) {
+        ports.unregister(shifted);
+        log('guest_errors', `pci: BAR ${index} at port 0x${address.toString(16)}: ${(e as Error).message}; not decoded`);
+        return;
+      }
+      mapped.set(index, shifted);
+    } else {
+      const dev = target as MmioDevice;
+      const own: MmioDevice = { mmioRead: (o, size) => dev.mmioRead(o, size), mmioWrite: (o, size, v) => dev.mmioWrite(o, size, v) };
+      try { mmio.map(address, bar.size, own); } catch (e) {
+        log('guest_errors', `pci: BAR ${index}: ${(e as Error).message}; not decoded`);
+        return;
+      }
+      mapped.set(index, own);
+    }
+  };
+}
+
 /** The i440FX PMC as QEMU's `pc` machine presents it at 00:00.0 (Red Hat's subsystem IDs, as `lspci` shows). */
 export function createHostBridge(): PciFunction {
   return new PciFunction({ vendor: 0x8086, device: 0x1237, classCode: 0x060000, revision: 0x02, subsystemVendor: 0x1af4, subsystem: 0x1100 });
 }
 
-export class PciBus implements PortDevice {
+export class PciBus implements PortDevice, Stateful {
   /** CONFIG_ADDRESS: enable (31), bus (23:16), device (15:11), function (10:8), register (7:2); the rest reads 0. */
   address = 0;
   private readonly functions = new Map<number, PciFunction>();
@@ -200,6 +272,23 @@ export class PciBus implements PortDevice {
   }
 
   get(device: number, fn: number): PciFunction | undefined { return this.functions.get((device << 3) | fn); }
+
+  /** CONFIG_ADDRESS and every function's header, by device and function number. */
+  save(): StateValue {
+    return { address: this.address, functions: this.entries().map(([d, f, fn]) => ({ device: d, fn: f, state: fn.save() })) };
+  }
+
+  restore(s: StateValue): void {
+    const r = asRecord(s, 'PCI bus');
+    if (typeof r.address !== 'number' || !Array.isArray(r.functions)) throw new Error('snapshot: the PCI bus state is malformed');
+    this.address = r.address;
+    for (const item of r.functions) {
+      const f = asRecord(item, 'PCI function');
+      const fn = this.get(Number(f.device), Number(f.fn));
+      if (!fn) throw new Error(`snapshot: PCI 00:${hex2(Number(f.device))}.${f.fn} was saved but the machine has no such function`);
+      fn.restore(f.state);
+    }
+  }
 
   /** Every function, in bus scan order. */
   entries(): [device: number, fn: number, dev: PciFunction][] {

@@ -13,6 +13,8 @@
  */
 import { ByteDevice, type Log, type PortBus } from './bus.js';
 import type { IrqSink } from './irq.js';
+import type { StateValue, Stateful } from './state.js';
+import { restoreFields, saveFields } from './fields.js';
 
 /** ELCR bits that PIIX hardwires to edge: IRQ 0, 1, 2 (master) and 8, 13 (slave). */
 const ELCR_WRITABLE = [0xf8, 0xde];
@@ -91,7 +93,14 @@ class Chip {
   }
 }
 
-export class Pic8259Pair extends ByteDevice implements IrqSink {
+const CHIP_FIELDS = [
+  'irr', 'isr', 'imr', 'lines', 'elcr', 'vectorBase', 'priorityBase', 'icwStep', 'levelMode', 'single', 'needIcw4',
+  'icw3', 'autoEoi', 'rotateOnAutoEoi', 'specialFullyNested', 'specialMask', 'readIsr', 'pollPending',
+] as const;
+const STATE_FIELDS = ['master', 'slave', 'intr'] as const;
+const NESTED = { master: CHIP_FIELDS, slave: CHIP_FIELDS };
+
+export class Pic8259Pair extends ByteDevice implements IrqSink, Stateful {
   readonly master = new Chip();
   readonly slave = new Chip();
   intr = false;
@@ -100,6 +109,9 @@ export class Pic8259Pair extends ByteDevice implements IrqSink {
     private readonly onIntr: (level: boolean) => void,
     private readonly log: Log,
   ) { super(); }
+
+  save(): StateValue { return saveFields(this, STATE_FIELDS, NESTED); }
+  restore(s: StateValue): void { restoreFields(this, STATE_FIELDS, s, NESTED); }
 
   register(bus: PortBus): void {
     bus.register(0x20, 2, this);

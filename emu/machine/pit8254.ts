@@ -10,6 +10,8 @@
  */
 import { ByteDevice, type Log, type PortBus } from './bus.js';
 import type { ClockEvent, VirtualClock } from './clock.js';
+import type { StateValue, Stateful } from './state.js';
+import { restoreFields, saveFields } from './fields.js';
 import type { IrqLine } from './irq.js';
 
 export const PIT_HZ = 1193182;
@@ -133,19 +135,46 @@ class Counter {
   }
 }
 
-export class Pit8254 extends ByteDevice {
+const COUNTER_FIELDS = [
+  'modeBits', 'access', 'bcd', 'gate', 'cr', 'n', 'loadTick', 'pausedTicks', 'pauseStart', 'pendingN', 'pendingAt',
+  'pendingLoad', 'crLoadTick', 'writeMsbNext', 'lowByte', 'readMsbNext', 'countLatch', 'statusLatch',
+] as const;
+const STATE_FIELDS = ['counters', 'portB', 'irqLevel', 'speakerReported'] as const;
+const NESTED = { counters: COUNTER_FIELDS };
+const EDGE_TAG = 'pit:edge';
+
+export class Pit8254 extends ByteDevice implements Stateful {
   readonly counters = [new Counter(true), new Counter(true), new Counter(false)];
   /** Port 0x61 bits 0–3 as written: gate 2, speaker data, parity and channel check enables. */
   portB = 0;
   irqLevel = false;
   speakerReported = false;
-  private event: ClockEvent | null = null;
+  private pendingEvent: ClockEvent | null = null;
 
   constructor(
     private readonly clock: VirtualClock,
     private readonly irq: IrqLine,
     private readonly log: Log,
   ) { super(); }
+
+  save(): StateValue { return saveFields(this, STATE_FIELDS, NESTED); }
+  /** The next edge's event, if one is pending, comes back through adopt(). */
+  restore(s: StateValue): void {
+    restoreFields(this, STATE_FIELDS, s, NESTED);
+    this.pendingEvent = null;
+  }
+
+  event(tag: string): () => void {
+    if (tag !== EDGE_TAG) throw new Error(`snapshot: the PIT has no event '${tag}'`);
+    return () => this.edge();
+  }
+
+  adopt(_tag: string, e: ClockEvent): void { this.pendingEvent = e; }
+
+  private edge(): void {
+    this.pendingEvent = null;
+    this.updateIrq();
+  }
 
   register(bus: PortBus): void {
     bus.register(0x40, 4, this);
@@ -356,8 +385,8 @@ export class Pit8254 extends ByteDevice {
 
   /** Drives IRQ 0 from counter 0's OUT and schedules its next edge. */
   private updateIrq(): void {
-    this.clock.cancel(this.event);
-    this.event = null;
+    this.clock.cancel(this.pendingEvent);
+    this.pendingEvent = null;
     const c = this.counters[0];
     const k = this.tick();
     c.settle(k);
@@ -367,7 +396,7 @@ export class Pit8254 extends ByteDevice {
       this.irq.set(level);
     }
     const next = c.nextEdge(k);
-    if (next !== Infinity) this.event = this.clock.schedule(pitTickTime(next), () => { this.event = null; this.updateIrq(); });
+    if (next !== Infinity) this.pendingEvent = this.clock.schedule(pitTickTime(next), () => this.edge(), EDGE_TAG);
   }
 
   private encode(c: Counter, v: number): number {

@@ -19,6 +19,8 @@
  */
 import { ByteDevice, type Log, type PortBus } from './bus.js';
 import type { ClockEvent, VirtualClock } from './clock.js';
+import type { StateValue, Stateful } from './state.js';
+import { restoreFields, saveFields } from './fields.js';
 import type { IrqLine } from './irq.js';
 
 /** 2026-01-01T00:00:00Z: the RTC's start time when none is given, so runs are reproducible. */
@@ -38,7 +40,10 @@ const B_SET = 0x80, B_PIE = 0x40, B_AIE = 0x20, B_UIE = 0x10, B_DM_BINARY = 0x04
 const C_IRQF = 0x80, C_PF = 0x40, C_AF = 0x20, C_UF = 0x10;
 const TIME_REGS = [0, 2, 4, 6, 7, 8, 9, CENTURY];
 
-export class CmosRtc extends ByteDevice {
+const STATE_FIELDS = ['cmos', 'index', 'nmiDisabled', 'epochSec', 'syncNs', 'chainStart', 'flags', 'flagsNs', 'irqLevel'] as const;
+const IRQ_TAG = 'rtc:irq';
+
+export class CmosRtc extends ByteDevice implements Stateful {
   readonly cmos = new Uint8Array(128);
   index = 0;
   nmiDisabled = false;
@@ -57,7 +62,7 @@ export class CmosRtc extends ByteDevice {
   flagsNs = 0;
   irqLevel = false;
   /** The next time an enabled interrupt could raise IRQ 8, if any can. */
-  private event: ClockEvent | null = null;
+  private pendingEvent: ClockEvent | null = null;
 
   constructor(
     private readonly clock: VirtualClock,
@@ -194,16 +199,32 @@ export class CmosRtc extends ByteDevice {
     // While the line is high no flag can change it; only reading C or writing B can.
     // The candidates count from `flagsNs`, as what came before is already in `flags`.
     const at = level ? Infinity : Math.min(this.nextUpdateIrq(), this.nextAlarmIrq(), this.nextPeriodicIrq());
-    if (this.event?.at === at) return;
-    this.clock.cancel(this.event);
-    this.event = null;
+    if (this.pendingEvent?.at === at) return;
+    this.clock.cancel(this.pendingEvent);
+    this.pendingEvent = null;
     if (at === Infinity) return;
-    this.event = this.clock.schedule(at, () => {
-      this.event = null;
-      this.catchUp();
-      this.rearm();
-    });
+    this.pendingEvent = this.clock.schedule(at, () => this.irqDue(), IRQ_TAG);
   }
+
+  private irqDue(): void {
+    this.pendingEvent = null;
+    this.catchUp();
+    this.rearm();
+  }
+
+  save(): StateValue { return saveFields(this, STATE_FIELDS); }
+  /** The next interrupt's event, if one is pending, comes back through adopt(). */
+  restore(s: StateValue): void {
+    restoreFields(this, STATE_FIELDS, s);
+    this.pendingEvent = null;
+  }
+
+  event(tag: string): () => void {
+    if (tag !== IRQ_TAG) throw new Error(`snapshot: the RTC has no event '${tag}'`);
+    return () => this.irqDue();
+  }
+
+  adopt(_tag: string, e: ClockEvent): void { this.pendingEvent = e; }
 
   private nextUpdateIrq(): number {
     if (!(this.cmos[REG_B] & B_UIE) || !this.running()) return Infinity;

@@ -11,6 +11,8 @@
  */
 import { Machine, type MachineConfig, type StopReason } from './machine.js';
 import type { RunState } from './vcpu.js';
+import { loadState, saveState, type LoadEnv } from './snapshot.js';
+import type { Codec } from '../storage/host.js';
 
 export type SessionConfig = Omit<MachineConfig, 'serial' | 'ramBytes' | 'cpus' | 'seed'> &
   Partial<Pick<MachineConfig, 'ramBytes' | 'cpus' | 'seed'>>;
@@ -86,12 +88,22 @@ export class Session {
   readonly machine: Machine;
   readonly serial: SerialConsole;
 
-  constructor(config: SessionConfig) {
+  /** A new machine from `config`, or one built by `make` (given where COM1's bytes go). */
+  constructor(config: SessionConfig | ((serial: (byte: number) => void) => Machine)) {
     this.serial = new SerialConsole(this);
-    this.machine = new Machine({
-      ramBytes: 256 << 20, cpus: 1, seed: 0n, ...config,
-      serial: (b) => this.serial.receive(b),
-    });
+    const serial = (b: number): void => this.serial.receive(b);
+    this.machine = typeof config === 'function' ? config(serial) : new Machine({ ramBytes: 256 << 20, cpus: 1, seed: 0n, ...config, serial });
+  }
+
+  /** The whole machine as a snapshot file (emu/machine/snapshot.ts); `codec` is raw deflate (nodeEnv.codec in Node). */
+  saveState(codec: Codec): Uint8Array { return saveState(this.machine, codec); }
+
+  /**
+   * A session resuming a snapshot; `file` names it in errors. Its serial
+   * output starts empty: what the guest printed before the save is not state.
+   */
+  static loadState(file: string, bytes: Uint8Array, env: Omit<LoadEnv, 'serial'>): Session {
+    return new Session((serial) => loadState(file, bytes, { ...env, serial }));
   }
 
   /**

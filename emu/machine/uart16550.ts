@@ -11,6 +11,8 @@
  */
 import { ByteDevice, type Log, type PortBus } from './bus.js';
 import type { ClockEvent, VirtualClock } from './clock.js';
+import type { StateValue, Stateful } from './state.js';
+import { restoreFields, saveFields } from './fields.js';
 import type { IrqLine } from './irq.js';
 
 const IER_RDA = 0x01, IER_THRE = 0x02, IER_RLS = 0x04, IER_MS = 0x08;
@@ -25,7 +27,12 @@ const TRIGGER_LEVELS = [1, 4, 8, 14];
 const BAUD_CLOCK = 115200;
 const NS_PER_S = 1e9;
 
-export class Uart16550 extends ByteDevice {
+const STATE_FIELDS = [
+  'ier', 'lcr', 'mcr', 'scr', 'fcr', 'divisor', 'overrun', 'msr', 'rxFifo', 'lastRx', 'thrPending', 'timeoutPending',
+  'input', 'inputHead', 'irqLevel', 'breakReported', 'divisorZeroReported',
+] as const;
+
+export class Uart16550 extends ByteDevice implements Stateful {
   ier = 0;
   lcr = 0;
   mcr = 0;
@@ -60,6 +67,28 @@ export class Uart16550 extends ByteDevice {
   ) { super(); }
 
   register(bus: PortBus): void { bus.register(this.base, 8, this); }
+
+  save(): StateValue { return saveFields(this, STATE_FIELDS); }
+  /** Pending events come back through adopt(). */
+  restore(s: StateValue): void {
+    restoreFields(this, STATE_FIELDS, s);
+    this.pumpEvent = null;
+    this.timeoutEvent = null;
+  }
+
+  /** Tags name the UART by its base port: the machine has two. */
+  private tag(what: 'pump' | 'timeout'): string { return `uart${this.base.toString(16)}:${what}`; }
+
+  event(tag: string): () => void {
+    if (tag === this.tag('pump')) return () => this.pump();
+    if (tag === this.tag('timeout')) return () => this.timeout();
+    throw new Error(`snapshot: the UART at 0x${this.base.toString(16)} has no event '${tag}'`);
+  }
+
+  adopt(tag: string, e: ClockEvent): void {
+    if (tag === this.tag('pump')) this.pumpEvent = e;
+    else this.timeoutEvent = e;
+  }
 
   /** Host bytes for the guest; they reach the RX FIFO at the line's pace. */
   receive(bytes: Uint8Array): void {
@@ -251,22 +280,27 @@ export class Uart16550 extends ByteDevice {
     this.clock.cancel(this.timeoutEvent);
     this.timeoutEvent = null;
     if (!this.fifoEnabled || this.rxFifo.length === 0) return;
-    this.timeoutEvent = this.clock.schedule(this.clock.time() + 4 * this.charTimeNs(), () => {
-      this.timeoutEvent = null;
-      this.timeoutPending = true;
-      this.updateIrq();
-    });
+    this.timeoutEvent = this.clock.schedule(this.clock.time() + 4 * this.charTimeNs(), () => this.timeout(), this.tag('timeout'));
+  }
+
+  private timeout(): void {
+    this.timeoutEvent = null;
+    this.timeoutPending = true;
+    this.updateIrq();
   }
 
   private canAcceptInput(): boolean { return !this.loopback && this.rxFifo.length < this.depth; }
 
   private schedulePump(): void {
     if (this.pumpEvent || !this.hasPendingInput() || !this.canAcceptInput()) return;
-    this.pumpEvent = this.clock.schedule(this.clock.time() + this.charTimeNs(), () => {
-      this.pumpEvent = null;
-      if (this.canAcceptInput() && this.hasPendingInput()) this.rxCharacter(this.takeInput() & this.wordMask);
-      this.schedulePump();
-    });
+    this.pumpEvent = this.clock.schedule(this.clock.time() + this.charTimeNs(), () => this.pump(), this.tag('pump'));
+  }
+
+  /** One character time passed: the next host byte enters the RX FIFO. */
+  private pump(): void {
+    this.pumpEvent = null;
+    if (this.canAcceptInput() && this.hasPendingInput()) this.rxCharacter(this.takeInput() & this.wordMask);
+    this.schedulePump();
   }
 
   private takeInput(): number {

@@ -21,6 +21,8 @@ import type { ApicBus } from './apic-bus.js';
 import type { VirtualClock } from './clock.js';
 import type { Log, PortBus } from './bus.js';
 import type { Symbols } from '../firmware/symbols.js';
+import type { StateValue, Stateful } from './state.js';
+import { asRecord, restoreFields, saveFields } from './fields.js';
 
 const TWO32 = 4294967296;
 
@@ -41,7 +43,23 @@ export interface VCpuHost {
 
 export type RunState = 'running' | 'halted' | 'wait-sipi';
 
-export class VCpu implements ApicCpu, Platform {
+/**
+ * The core's architectural state and what the run loop keeps about pending
+ * events: registers and lazy flags, segment caches, control and debug
+ * registers, descriptor tables, MSRs, x87/SSE, interrupt shadows, NMI state,
+ * the retired count (interrupt shadows are measured in it). The decoded-code
+ * caches are not state: they are rebuilt from the same bytes.
+ */
+const CORE_FIELDS = [
+  'regs', 'rip', 'ip', 'mode', 'decodeKey', 'flags', 'lazyOp', 'lazySize', 'lazyA', 'lazyAHi', 'lazyB', 'lazyBHi',
+  'lazyRes', 'lazyResHi', 'lazyCarry', 'segBase', 'segSel', 'segLimit', 'segAttr', 'cr0', 'cr2', 'cr4', 'efer', 'dr',
+  'gdtBase', 'gdtLimit', 'idtBase', 'idtLimit', 'ldtSel', 'ldtBase', 'ldtLimit', 'trSel', 'trBase', 'trLimit', 'trAttr',
+  'kernelGsBase', 'starLo', 'starHi', 'lstar', 'cstar', 'fmask', 'tscAux', 'patLo', 'patHi', 'halted', 'attention',
+  'inhibitUntil', 'nmiPending', 'nmiBlocked', 'xmm', 'mxcsr', 'fpr', 'fcw', 'fsw', 'ftw', 'fip', 'fdp', 'fop', 'icount',
+] as const;
+const VCPU_FIELDS = ['tscOffset', 'waitingForSipi', 'interrupts'] as const;
+
+export class VCpu implements ApicCpu, Platform, Stateful {
   readonly cpu: Cpu;
   readonly interp: Interpreter;
   readonly apic: LocalApic;
@@ -69,6 +87,19 @@ export class VCpu implements ApicCpu, Platform {
     this.apic = new LocalApic(apicId, bsp, host.clock, apicBus, this, host.log);
     resetSystemState(this.cpu);
     this.waitingForSipi = !bsp;
+  }
+
+  save(): StateValue {
+    return { ...saveFields(this, VCPU_FIELDS), core: saveFields(this.cpu, CORE_FIELDS), mmu: this.cpu.mmu.saveState(), apic: this.apic.save() };
+  }
+
+  restore(s: StateValue): void {
+    const r = asRecord(s, `cpu${this.index}`);
+    restoreFields(this, VCPU_FIELDS, r);
+    restoreFields(this.cpu, CORE_FIELDS, r.core);
+    this.cpu.mmu.restoreState(asRecord(r.mmu, `cpu${this.index} MMU`));
+    this.apic.restore(r.apic);
+    this.interp.flushCode();
   }
 
   get cpuCount(): number { return this.host.cpuCount; }

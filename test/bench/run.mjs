@@ -7,12 +7,13 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAot } from './aot.mjs';
+import { benchSnapshot } from './snapshot.mjs';
 import { benchImage } from './image.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-// Fixture programs by name, plus `boot`, `memloop`, `aot` and `image` for the sections after the table.
-const names = (process.argv[2] ?? 'crc32,sha256,sieve,qsort,bignum,boot,memloop,aot,image').split(',');
-const programs = names.filter((n) => n !== 'boot' && n !== 'memloop' && n !== 'aot' && n !== 'image');
+// Fixture programs by name, plus `boot`, `memloop`, `aot`, `snapshot` and `image` for the sections after the table.
+const names = (process.argv[2] ?? 'crc32,sha256,sieve,qsort,bignum,boot,memloop,aot,snapshot,image').split(',');
+const programs = names.filter((n) => n !== 'boot' && n !== 'memloop' && n !== 'aot' && n !== 'snapshot' && n !== 'image');
 const libc = process.env.BENCH_LIBC ?? 'musl';
 // e.g. BENCH_EMU_FLAGS=--no-jit to measure the interpreter alone.
 const emuFlags = (process.env.BENCH_EMU_FLAGS ?? '').split(' ').filter(Boolean);
@@ -115,6 +116,9 @@ if (names.includes('memloop')) {
 
 // aot: tools/wasm2x64's code against V8 on the same .wasm, and its compile speed (aot.mjs).
 if (names.includes('aot')) await benchAot(root, best);
+
+// snapshot: machine snapshot save and restore for a 256 MiB guest (snapshot.mjs).
+if (names.includes('snapshot')) await benchSnapshot(root);
 
 // image: dfly image write and read throughput against raw node:zlib on the same chunks (image.mjs).
 if (names.includes('image')) await benchImage(root);

@@ -73,6 +73,11 @@ const TABLE = new Map<string, Intrinsic>([
   ['load32', { sig: 'l:i', result: 'a', code: ['mov {a:32}, dword ptr [{a}]'] }],
   ['store64', { sig: 'll:', code: ['mov qword ptr [{a}], {b}'] }],
   ['store32', { sig: 'li:', code: ['mov dword ptr [{a}], {b:32}'] }],
+  // Device registers 8 and 16 bits wide want accesses of exactly that width.
+  ['load16', { sig: 'l:i', result: 'a', code: ['movzx {a:32}, word ptr [{a}]'] }],
+  ['load8', { sig: 'l:i', result: 'a', code: ['movzx {a:32}, byte ptr [{a}]'] }],
+  ['store16', { sig: 'li:', code: ['mov word ptr [{a}], {b:16}'] }],
+  ['store8', { sig: 'li:', code: ['mov byte ptr [{a}], {b:8}'] }],
   ['cpu_id', { sig: ':i', code: [`mov {r:32}, dword ptr gs:[${Percpu.Index}]`] }],
   // Table 0 is {entries, size, max}; an entry is 0 or the address of a descriptor {code address, type id} (tables.ts).
   ['funcaddr', {
