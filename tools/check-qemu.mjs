@@ -67,10 +67,10 @@ const SAME_RUNS = [{ id: 'kernel.traps', src: 'test/fixtures/kernel/traps.ts', s
       };
     },
   },
-  {
+  ...[1, 2].map((smp) => ({
     // QEMU's virtio-blk-pci and ours, each on its own copy of a 1 MiB disk whose sector s holds bytes (s * 7 + i) & 0xff.
-    // One CPU: QEMU 7.2 gives virtio-blk-pci one request queue per CPU, and ours has one.
-    id: 'kernel.virtio-blk', src: 'test/fixtures/kernel/virtio-blk.ts', smp: 1,
+    // Both give a request queue per CPU (num_queues, printed, follows -smp).
+    id: smp === 1 ? 'kernel.virtio-blk' : `kernel.virtio-blk.smp${smp}`, src: 'test/fixtures/kernel/virtio-blk.ts', smp,
     prepare(dir) {
       const disk = Buffer.alloc(2048 * 512, 0).map((_, i) => (Math.floor(i / 512) * 7 + i) & 0xff);
       for (const side of ['qemu', 'emu']) writeFileSync(join(dir, `${side}.img`), disk);
@@ -79,7 +79,7 @@ const SAME_RUNS = [{ id: 'kernel.traps', src: 'test/fixtures/kernel/traps.ts', s
         emu: ['-drive', `file=${join(dir, 'emu.img')},if=virtio,serial=VIRTIO-SN-0042`],
       };
     },
-  }]
+  }))]
   .filter((r) => names.length === 0 || names.includes('kernel') || names.includes(r.id));
 if (runs.length + KERNEL_RUNS.length + SAME_RUNS.length === 0) usage(`no run matches ${names.join(' ')}`);
 

@@ -31,6 +31,8 @@ export interface DeviceContext {
   log: Log;
   /** A message-signalled interrupt: a dword write of `data` to `address` (0xFEExxxxx). */
   msi(address: number, data: number): void;
+  /** The machine's CPU count: devices that give each CPU a queue (as QEMU's virtio-blk does) size themselves by it. */
+  cpus: number;
 }
 
 /**

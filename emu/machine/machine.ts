@@ -213,7 +213,7 @@ export class Machine implements VCpuHost {
       const slot = FIRST_DRIVE_SLOT + i;
       const dev = DEVICE_MODELS[drive.interface]({
         clock: this.clock, mem: this.dma, ports: this.ports, mmio: this.mmio, log,
-        msi: (address, data) => bus.deliverMsi(address, data),
+        msi: (address, data) => bus.deliverMsi(address, data), cpus: this.cpuCount,
       }, drive, slot);
       this.pci.add(slot, 0, dev.pci);
       const pin = dev.pci.readConfig(0x3d, 1);

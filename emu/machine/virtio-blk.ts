@@ -1,7 +1,7 @@
 /**
- * virtio-blk (virtio 1.1 §5.2), the machine's "HDD": one request queue of 256
- * entries behind the virtio PCI transport (virtio-pci.ts), as QEMU 7.2's
- * `virtio-blk-pci` on `pc` with one CPU's worth of queues.
+ * virtio-blk (virtio 1.1 §5.2), the machine's "HDD": a request queue of 256
+ * entries per CPU behind the virtio PCI transport (virtio-pci.ts), as QEMU
+ * 7.2's `virtio-blk-pci` on `pc` sizes it (VIRTIO_BLK_F_MQ when more than one).
  *
  *   configuration (§5.2.4), little-endian:
  *     0   le64 capacity     in 512-byte sectors
@@ -10,7 +10,7 @@
  *     16  geometry          (not offered)
  *     20  le32 blk_size     512
  *     24  topology          (not offered)
- *     32  u8 writeback · u8 unused · le16 num_queues = 1
+ *     32  u8 writeback · u8 unused · le16 num_queues (the CPU count)
  *
  *   request (§5.2.6): device-readable  le32 type · le32 reserved · le64 sector · data (OUT)
  *                     device-writable  data (IN, GET_ID) · u8 status
@@ -38,7 +38,7 @@ const ID_BYTES = 20;
 const HEADER_BYTES = 16;
 
 /** Device feature bits (§5.2.3). */
-const F_SEG_MAX = 2, F_BLK_SIZE = 6, F_FLUSH = 9;
+const F_SEG_MAX = 2, F_BLK_SIZE = 6, F_FLUSH = 9, F_MQ = 12;
 
 const enum ReqType { IN = 0, OUT = 1, FLUSH = 4, GET_ID = 8 }
 const enum BlkStatus { OK = 0, IOERR = 1, UNSUPP = 2 }
@@ -63,7 +63,7 @@ interface Request {
 export const createVirtioBlk: BlockDeviceFactory = (ctx, drive, slot) => new VirtioBlk(ctx, drive, slot);
 
 export class VirtioBlk implements BlockDevice, VirtioDevice {
-  readonly features = (1n << BigInt(F_SEG_MAX)) | (1n << BigInt(F_BLK_SIZE)) | (1n << BigInt(F_FLUSH));
+  readonly features: bigint;
   readonly config = new Uint8Array(36);
   readonly transport: VirtioPci;
   private readonly timing: DiskTiming;
@@ -82,9 +82,11 @@ export class VirtioBlk implements BlockDevice, VirtioDevice {
     c.setUint32(4, Math.floor(this.capacity / 2 ** 32), true);
     c.setUint32(12, QUEUE_SIZE - 2, true);
     c.setUint32(20, SECTOR, true);
-    c.setUint16(34, 1, true);
+    const queues = Math.max(1, ctx.cpus);
+    c.setUint16(34, queues, true);
+    this.features = (1n << BigInt(F_SEG_MAX)) | (1n << BigInt(F_BLK_SIZE)) | (1n << BigInt(F_FLUSH)) | (queues > 1 ? 1n << BigInt(F_MQ) : 0n);
     this.timing = new DiskTiming(drive.timing, drive.disk.size);
-    this.transport = new VirtioPci(ctx, this, { name: this.name, pciDevice: 0x1001, subsystem: 2, classCode: 0x010000, queues: 1, queueMax: QUEUE_SIZE });
+    this.transport = new VirtioPci(ctx, this, { name: this.name, pciDevice: 0x1001, subsystem: 2, classCode: 0x010000, queues, queueMax: QUEUE_SIZE });
   }
 
   get pci(): PciFunction { return this.transport.pci; }

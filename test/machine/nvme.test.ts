@@ -62,7 +62,7 @@ class Rig {
     };
     this.dev = createNvme({
       clock: recording, mem: this.mem, ports: new PortBus(log), mmio: this.mmio, log,
-      msi: (address, data) => this.msis.push({ at: clock.time(), address, data }),
+      msi: (address, data) => this.msis.push({ at: clock.time(), address, data }), cpus: 1,
     }, { disk: this.disk, interface: 'nvme', serial, timing }, 3);
     this.dev.pci.intx = { set: (level) => this.intx.push(level) };
     if (map) {

@@ -128,6 +128,24 @@ describe('queue setup (§4.1.4.3) and device configuration (§5.2.4)', () => {
     expect(common.read(b, C.qsize, 2)).toBe(0);
   });
 
+  it('gives each CPU a queue, as QEMU 7.2 does: VIRTIO_BLK_F_MQ, num_queues, a notify offset and an MSI-X vector per queue', () => {
+    const one = bench();
+    common.write(one, C.dfselect, 4, 0);
+    expect(common.read(one, C.df, 4) & (1 << 12)).toBe(0);
+    const b = bench({ cpus: 4 });
+    common.write(b, C.dfselect, 4, 0);
+    expect(common.read(b, C.df, 4) & (1 << 12)).toBe(1 << 12);
+    expect(common.read(b, C.numq, 2)).toBe(4);
+    expect(devcfg(b, 34, 2)).toBe(4);
+    for (const q of [1, 3]) {
+      common.write(b, C.qsel, 2, q);
+      expect([common.read(b, C.qsize, 2), common.read(b, C.qnotify, 2)]).toEqual([256, q]);
+    }
+    common.write(b, C.qsel, 2, 4);
+    expect(common.read(b, C.qsize, 2)).toBe(0);
+    expect(b.dev.pci.readConfig(b.dev.transport.msix.cap + 2, 2) & 0x7ff).toBe(4);
+  });
+
   it('ignores changes to an enabled queue', () => {
     const b = bench();
     modernInit(b);

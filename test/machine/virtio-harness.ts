@@ -44,7 +44,7 @@ export interface Bench {
   readonly line: boolean;
 }
 
-export function bench(opts: { timing?: DiskTimingConfig; diskBytes?: number; serial?: string; disk?: MemDisk; clock?: VirtualClock; phys?: PhysMem } = {}): Bench {
+export function bench(opts: { timing?: DiskTimingConfig; diskBytes?: number; serial?: string; disk?: MemDisk; clock?: VirtualClock; phys?: PhysMem; cpus?: number } = {}): Bench {
   const phys = opts.phys ?? new PhysMem(4 << 20);
   const mem = new GuestMemory(phys, new CodePages());
   const clock = opts.clock ?? new VirtualClock();
@@ -54,7 +54,7 @@ export function bench(opts: { timing?: DiskTimingConfig; diskBytes?: number; ser
   const disk = opts.disk ?? new MemDisk(opts.diskBytes ?? 1 << 20);
   const msis: [number, number][] = [];
   const intx: boolean[] = [];
-  const dev = createVirtioBlk({ clock, mem, ports, mmio, log, msi: (a, d) => msis.push([a, d]) },
+  const dev = createVirtioBlk({ clock, mem, ports, mmio, log, msi: (a, d) => msis.push([a, d]), cpus: opts.cpus ?? 1 },
     { disk, interface: 'virtio', serial: opts.serial ?? 'SN-0001', timing: opts.timing ?? NO_LATENCY }, 3) as VirtioBlk;
   dev.pci.intx = { set: (l) => intx.push(l) };
   const fn = dev.pci;
