@@ -2,7 +2,7 @@
  * The `emu` command. Subcommands are thin layers over the library:
  *   emu run PROGRAM [ARGS…]   run a static Linux x86-64 program in user mode
  *   emu boot DISK | -kernel FILE   boot a multiboot kernel on the SMP machine
- *   emu serve -kernel FILE    the same machine in a browser tab
+ *   emu serve DISK | -kernel FILE   the same machine in a browser tab
  *   emu img COMMAND …         disk images (create, info, convert, check, commit, compact, rebase)
  * Diagnostics go to stderr (or the -D file), never to the program's stdout.
  */
@@ -126,11 +126,14 @@ async function dispatchBoot(rest: string[]): Promise<number> {
 }
 
 const SERVE_USAGE = [
-  'emu serve -kernel FILE [options] [--port 8080]',
+  'emu serve DISK [options] [--port 8080]',
+  'emu serve -kernel FILE [DISK] [options] [--port 8080]',
   '',
   'Serves a page that runs the machine in a browser tab, COM1 on a',
   'terminal beside a live view of its CPUs and IPIs. Open the printed',
   'URL; add ?remote=1 to run the machine in this process instead.',
+  'Disks are read by the page (or by this process) under a scratch',
+  'overlay: writes never reach the image files.',
 ].join('\n');
 
 async function dispatchServe(rest: string[]): Promise<number> {
@@ -140,11 +143,10 @@ async function dispatchServe(rest: string[]): Promise<number> {
   const args = await parser.parse(rest);
   if (args.help) return 0;
   const machine = machineArgs('serve', args);
-  if (machine.drives.length || machine.disk !== undefined) throw new Error('serve: disks are not supported by serve yet (the browser console has none); use -kernel FILE');
-  if (!machine.kernel) throw new Error('serve: missing -kernel FILE');
+  if (!machine.kernel && machine.disk === undefined) throw new Error('serve: missing -kernel FILE or a DISK');
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port: '${args.port}' is not a port number`);
   const { serveCommand } = await import('./serve.js');
-  return serveCommand({ ...machine, kernel: machine.kernel, host: args.host, port: args.port });
+  return serveCommand({ ...machine, host: args.host, port: args.port });
 }
 
 /** -rtc base=…: a fixed date, or the host clock when asked for (utc/localtime). */

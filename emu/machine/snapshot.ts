@@ -59,7 +59,7 @@ const HEADER = 20;
 const SECTION_HEADER = 20;
 const CHUNK = SCRATCH_CHUNK;
 const SECTIONS = ['MANI', 'BOOT', 'STAT', 'RAM ', 'SCRA'];
-/** How much of a raw disk the identity check hashes. */
+/** How much of a raw or qcow2 disk (its contents as the guest sees them) the identity check hashes. */
 const RAW_IDENTITY_BYTES = 1 << 20;
 
 /** A refused snapshot: one line, the file and what is wrong with it. */
@@ -71,12 +71,12 @@ export class SnapshotError extends Error {
 
 /** What a disk was when the snapshot was taken. */
 export interface DiskIdentity {
-  format: 'raw' | 'dfly';
+  format: 'raw' | 'dfly' | 'qcow2';
   size: number;
   /** dfly: the image's UUID and its commit generation. */
   uuid?: string;
   generation?: number;
-  /** raw: CRC-32 of the first MiB. */
+  /** raw, qcow2: CRC-32 of the disk's first MiB. */
   crc32?: number;
 }
 
@@ -168,7 +168,8 @@ function describeDrive(d: DriveConfig): ManifestDrive {
 
 export function diskIdentity(d: Disk): DiskIdentity {
   if (d instanceof DflyImage) return { format: 'dfly', size: d.size, uuid: formatUuid(d.uuid), generation: d.generation };
-  if (d.format === 'raw') return { format: 'raw', size: d.size, crc32: crc32(d.read(0, Math.min(d.size, RAW_IDENTITY_BYTES))) };
+  // qcow2 is read-only here (it is only ever under a scratch overlay), so it is named as a raw disk is.
+  if (d.format === 'raw' || d.format === 'qcow2') return { format: d.format, size: d.size, crc32: crc32(d.read(0, Math.min(d.size, RAW_IDENTITY_BYTES))) };
   throw new Error(`snapshot: ${d.path}: a ${d.format} disk cannot be identified`);
 }
 
@@ -390,7 +391,7 @@ function openDrives(file: string, manifest: Manifest, sections: Map<string, Uint
 }
 
 function describeIdentity(d: DiskIdentity): string {
-  return d.format === 'dfly' ? `dfly image ${d.uuid} at commit ${d.generation}, ${d.size} bytes` : `raw, ${d.size} bytes, first MiB CRC-32 ${(d.crc32 ?? 0).toString(16)}`;
+  return d.format === 'dfly' ? `dfly image ${d.uuid} at commit ${d.generation}, ${d.size} bytes` : `${d.format}, ${d.size} bytes, first MiB CRC-32 ${(d.crc32 ?? 0).toString(16)}`;
 }
 
 function decodeChunks(file: string, payload: Uint8Array, put: (n: number, data: Uint8Array) => void, codec: Codec): void {

@@ -7,6 +7,8 @@
  * get through between calls.
  */
 import { Machine, type MachineConfig, type StopReason } from '../machine/machine.js';
+import { loadState, saveState, type LoadEnv } from '../machine/snapshot.js';
+import type { Codec } from '../storage/host.js';
 
 export type RunnerConfig = Omit<MachineConfig, 'serial' | 'log' | 'trace'>;
 
@@ -32,7 +34,7 @@ export class MachineRunner {
   private paused = false;
   private state: RunnerState = { kind: 'running' };
 
-  constructor(private readonly config: RunnerConfig) {
+  constructor(private config: RunnerConfig) {
     this.machine = this.powerOn();
   }
 
@@ -70,6 +72,32 @@ export class MachineRunner {
     this.machine = this.powerOn();
     this.generation++;
     this.state = { kind: 'running' };
+  }
+
+  /** The machine as a snapshot file. Between two run() calls the machine is at a round boundary, as saving needs. */
+  save(codec: Codec): Uint8Array {
+    return saveState(this.machine, codec);
+  }
+
+  /**
+   * Resumes a snapshot in place of the current machine, which goes on
+   * untouched if the file is refused (the error says why, in one line). A
+   * later reset power-cycles the snapshot's machine: its kernel, its disks.
+   */
+  load(file: string, bytes: Uint8Array, env: Omit<LoadEnv, 'serial' | 'jit'>): void {
+    const loaded = loadState(file, bytes, { ...env, jit: this.config.jit, serial: (b) => { this.out.push(b); } });
+    this.closeDrives();
+    this.config = loaded.config;
+    this.machine = loaded;
+    this.generation++;
+    this.state = { kind: 'running' };
+  }
+
+  /** Lets go of the disks (their files, on the server); the runner is not used after this. */
+  close(): void { this.closeDrives(); }
+
+  private closeDrives(): void {
+    for (const d of this.config.drives ?? []) d.disk.close();
   }
 
   /** COM1 output since the last call. */

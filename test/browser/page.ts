@@ -3,9 +3,19 @@
  * window.damselfly, polled with generous deadlines (a loaded CI machine
  * runs the guest slowly; nothing here measures time).
  */
+import * as fs from 'node:fs';
 import type { Page } from 'playwright-core';
 
 export const DEADLINE_MS = 90_000;
+
+const CANDIDATES = process.env.CHROMIUM ? [process.env.CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+/** Debian's chromium only: nothing downloads a browser. CHROMIUM=/path replaces the lookup. */
+export const CHROMIUM = CANDIDATES.find((p) => fs.existsSync(p));
+
+/** A suite's name, saying why it is skipped when there is no Chromium. */
+export function suiteName(name: string): string {
+  return CHROMIUM ? name : `${name} (skipped: no Chromium at ${CANDIDATES.join(' or ')}; apt-get install chromium, as .ci/run does)`;
+}
 
 export function terminalText(page: Page): Promise<string> {
   return page.evaluate(() => window.damselfly?.terminal.text() ?? '');

@@ -15,6 +15,7 @@ import { openDisk } from '../../emu/storage/open.js';
 import { createImage } from '../../emu/storage/create.js';
 import { ScratchOverlay } from '../../emu/storage/scratch.js';
 import type { Disk } from '../../emu/storage/disk.js';
+import { gunzipSync } from 'node:zlib';
 
 const codec = nodeEnv.codec;
 let dir = '';
@@ -106,5 +107,18 @@ describe('a dfly image written directly', () => {
     disk.close();
     fs.rmSync(file);
     expect(() => loadState('s.snap', snap, env)).toThrow(/gone\.dfly/);
+  });
+});
+
+describe('a scratch overlay over a qcow2 image (qcow2 is read-only)', () => {
+  it('is named by format, size and first MiB, and resumes with its chunks', () => {
+    const file = path.join(dir, 'disk.qcow2');
+    fs.writeFileSync(file, gunzipSync(fs.readFileSync('test/fixtures/qcow2/v3-4k-mixed.qcow2.gz')));
+    const overlay = new ScratchOverlay(openDisk(nodeEnv, file, { writable: false }));
+    overlay.write(4096, new Uint8Array(100).fill(9));
+    const snap = saveState(machineWith(overlay), codec);
+    expect(readSnapshot('s.snap', snap).manifest.drives[0].identity).toMatchObject({ format: 'qcow2', size: overlay.size });
+    const disk = loadState('s.snap', snap, env).config.drives![0].disk;
+    expect(disk.read(0, 8192)).toEqual(overlay.read(0, 8192));
   });
 });

@@ -18,6 +18,10 @@ export interface Backend {
   pause(): void;
   resume(): void;
   reset(): void;
+  /** The machine as a snapshot file, and the name to download it under. */
+  saveState(): Promise<{ name: string; bytes: Uint8Array }>;
+  /** Resumes a snapshot; rejects with a one-line reason, and the machine runs on as it was. */
+  loadState(name: string, bytes: Uint8Array): Promise<void>;
 }
 
 /** How often the panel is refreshed, ms of wall time. */

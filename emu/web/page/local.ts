@@ -6,14 +6,22 @@
  * setTimeout rather than requestAnimationFrame because it keeps going,
  * throttled, in a background tab.
  */
+import { deflateRaw } from 'pako';
 import { MachineRunner, type RunnerConfig, type RunnerState } from '../runner.js';
 import { sampleMachine } from '../cpu-sample.js';
+import { snapshotDiskOpener, snapshotFileName, type DiskSource } from '../tab-disks.js';
+import { pakoCodec } from '../../storage/pako-codec.js';
+import type { Codec } from '../../storage/host.js';
 import { SAMPLE_MS, type Backend, type BackendEvents } from './backend.js';
 
 /** Host milliseconds per slice: most of a 60 Hz frame, leaving the rest to the page. */
 const BUDGET_MS = 12;
 
-export function startLocal(config: RunnerConfig, events: BackendEvents): Backend {
+/** Level 1, as `emu boot` saves: the user waits for the download, and RAM deflates several times faster for a somewhat larger file. */
+const snapshotCodec: Codec = { deflate: (d) => deflateRaw(d, { level: 1 }), inflate: pakoCodec.inflate };
+
+/** `disks`: the images this tab holds, which a loaded snapshot may name. */
+export function startLocal(config: RunnerConfig, disks: DiskSource[], events: BackendEvents): Backend {
   const runner = new MachineRunner(config);
   let scheduled = false;
   let reported = '';
@@ -49,5 +57,23 @@ export function startLocal(config: RunnerConfig, events: BackendEvents): Backend
     pause: () => { runner.pause(); report(runner.current); },
     resume: () => { runner.resume(); report(runner.current); schedule(); },
     reset: () => { runner.reset(); sample(); report(runner.current); schedule(); },
+    saveState: () => {
+      try {
+        return Promise.resolve({ name: snapshotFileName(runner.machine.clock.now), bytes: runner.save(snapshotCodec) });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    loadState: (name, bytes) => {
+      try {
+        runner.load(name, bytes, { codec: snapshotCodec, openDisk: snapshotDiskOpener(disks) });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      sample();
+      report(runner.current);
+      schedule();
+      return Promise.resolve();
+    },
   };
 }

@@ -1,17 +1,17 @@
 /**
  * The HTTP side of `emu serve` (Node): the page's files from dist/web, the
- * machine's configuration at /config.json, the kernel and modules as bytes
- * for the page to boot, and the WebSocket of remote mode. Only those paths
- * exist: nothing else of the host's file system is reachable.
+ * machine's configuration at /config.json, the kernel, modules and disk
+ * images (/drive/N, streamed: they may be large) as bytes for the page to
+ * boot, and the WebSocket of remote mode. Only those paths exist: nothing
+ * else of the host's file system is reachable.
  */
 import * as http from 'node:http';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Images, PageConfig } from '../page-config.js';
-import type { RunnerConfig } from '../runner.js';
 import { WS_PATH } from '../protocol.js';
-import { attachRemote } from './remote.js';
+import { attachRemote, type RemoteMachine } from './remote.js';
 
 export interface ServerOptions {
   host: string;
@@ -21,8 +21,10 @@ export interface ServerOptions {
   webRoot: string;
   page: PageConfig;
   images: Images;
+  /** The host file behind each of `page.drives`, in order. */
+  driveFiles: string[];
   /** The machine remote mode builds: the same one the page builds from `page` and `images`. */
-  machine: RunnerConfig;
+  machine: RemoteMachine;
 }
 
 export interface RunningServer {
@@ -36,6 +38,15 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.map': 'application/json',
 };
+
+function sendFile(req: http.IncomingMessage, res: http.ServerResponse, file: string): void {
+  fs.stat(file, (err, st) => {
+    if (err) { res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err.message}\n`); return; }
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'no-store', 'Content-Length': st.size });
+    if (req.method === 'HEAD') { res.end(); return; }
+    fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  });
+}
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (!fs.existsSync(path.join(o.webRoot, 'index.html'))) {
@@ -53,7 +64,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     // Browsers ask for one unprompted; "no content" keeps a 404 out of the page's console.
     if (p === '/favicon.ico') { res.writeHead(204).end(); return; }
     if (p === '/config.json') { send(200, 'application/json', JSON.stringify(o.page)); return; }
-    if (p === o.page.kernel.url) { send(200, 'application/octet-stream', o.images.kernel); return; }
+    if (o.page.kernel && o.images.kernel && p === o.page.kernel.url) { send(200, 'application/octet-stream', o.images.kernel); return; }
+    const drive = o.page.drives.findIndex((d) => d.url === p);
+    if (drive >= 0) { sendFile(req, res, o.driveFiles[drive]); return; }
     const mod = o.page.modules.findIndex((m) => m.url === p);
     if (mod >= 0) { send(200, 'application/octet-stream', o.images.modules[mod]); return; }
     const file = p === '/' ? 'index.html' : p.slice(1);
