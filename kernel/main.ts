@@ -1,7 +1,8 @@
 // The kernel's entry points (the contract with tools/wasm2x64's kernel
-// target is in kernel/README.md). For now: the BSP prints a banner, starts
-// its LWKT scheduler, starts every other CPU the firmware lists, one at a
-// time; each prints its own banner and starts its scheduler; then, when the
+// target is in kernel/README.md). For now: the BSP prints a banner,
+// calibrates the timers, starts its LWKT scheduler and hardclock, starts
+// every other CPU the firmware lists, one at a time; each prints its own
+// banner and starts its scheduler and hardclock; then, when the
 // command line asks for self-tests, every CPU runs them; then the BSP stops
 // the machine through the debug-exit port. Interrupts and exceptions go to
 // ktrap (arch/x86_64/trap.ts).
@@ -14,6 +15,7 @@ import { BOOT_MAX_CPUS, BOOT_TRAMPOLINE, PERCPU_APIC_ID } from "./runtime";
 import { EXIT_ABORT, EXIT_AP_FAILED, EXIT_OK, EXIT_SELFTEST_FAILED, shutdown } from "./kern/kern_shutdown";
 import { lwkt_gdinit } from "./kern/lwkt_thread";
 import { lwkt_ipiq_gdinit, lwkt_ipiq_online } from "./kern/lwkt_ipiq";
+import { systimer_calibrate, systimer_gdinit } from "./kern/kern_systimer";
 import { selftest_main, selftest_parse, selftest_run, selftest_wanted } from "./kern/selftest";
 
 const MULTIBOOT_MAGIC: u32 = 0x2badb002;
@@ -28,6 +30,7 @@ function cpu_init(): void {
   lwkt_gdinit(); // its scheduler: the code running now becomes its boot thread
   lwkt_ipiq_gdinit(); // its IPI queues to every other CPU
   lapicEnable(); // a software-disabled local APIC takes no fixed IPIs
+  systimer_gdinit(); // its LAPIC timer and its hardclock
   sti(); // from here on ktrap runs IPIs (off until now: the runtime starts each CPU so)
   lwkt_ipiq_online(); // other CPUs may send it IPIs
 }
@@ -38,6 +41,7 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   puts("damselfly: AssemblyScript kernel, compiled by wasm2x64\n");
   puts("cpu 0: apic id "); putDec(self); puts(", bsp\n");
   unlock();
+  systimer_calibrate(); // once, for every CPU: the PIT is the BSP's alone
   cpu_init();
   const selftests = selftest_parse(magic == MULTIBOOT_MAGIC ? mbInfo : 0);
   findCpus(magic == MULTIBOOT_MAGIC ? mbInfo : 0, self);

@@ -18,10 +18,10 @@ const ICR_STARTUP: u32 = 0x4600;
 const ICR_FIXED: u32 = 0x4000; // fixed, physical destination, assert
 const RFLAGS_IF: u64 = 1 << 9;
 
-const PIT_HZ: u64 = 1193182;
+export const PIT_HZ: u64 = 1193182;
 
 /** Busy-waits `ticks` (1..65535) of PIT channel 2 in mode 0; its output (port 0x61 bit 5) rises at the end. */
-function pitWait(ticks: u32): void {
+export function pitWait(ticks: u32): void {
   outb(0x61, (inb(0x61) & 0xfc) | 1); // gate on, speaker off
   outb(0x43, 0xb0); // channel 2, low then high byte, mode 0
   outb(0x42, <u8>ticks);
@@ -38,7 +38,8 @@ export function udelay(us: u64): void {
   }
 }
 
-function lapic(): usize {
+/** This CPU's local APIC registers (the direct map covers them). */
+export function lapic(): usize {
   return <usize>(rdmsr(IA32_APIC_BASE) & 0xfffff000);
 }
 

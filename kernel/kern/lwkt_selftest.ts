@@ -2,7 +2,8 @@
 // neither IPIs nor interrupts). Every CPU runs them at once, each on its own
 // threads: they also show that the CPUs' schedulers do not interfere. Each
 // test starts in the CPU's boot thread at TDPRI_KERN_DAEMON and records
-// what its threads do with trace(); selftest.ts runs them.
+// what its threads do with trace(); selftest.ts runs them. Those whose
+// traces order threads of one priority start on a fresh hardclock tick.
 
 import { cpu_id } from "../hw";
 import {
@@ -10,7 +11,7 @@ import {
   crit_enter, crit_exit, curthread, lwkt_create, lwkt_deschedule, lwkt_exit, lwkt_schedule, lwkt_setpri,
   lwkt_switch, lwkt_yield, mycpu, thread,
 } from "./lwkt_thread";
-import { trace, traceDec, traced } from "./selftest";
+import { selftest_tick_align, trace, traceDec, traced } from "./selftest";
 
 /** Records its argument and ends. */
 function note(arg: u32): void {
@@ -29,6 +30,7 @@ function allq_count(): i32 {
  * caller waits until the caller steps down (lwkt_setpri + lwkt_yield).
  */
 export function lwkt_test_priority(): string | null {
+  selftest_tick_align();
   const me = curthread();
   lwkt_setpri(me, TDPRI_KERN_USER);
   crit_enter();
@@ -55,6 +57,7 @@ function rr_worker(id: u32): void {
 
 /* Do three threads of one priority that yield take turns, in the order they were made? */
 export function lwkt_test_roundrobin(): string | null {
+  selftest_tick_align();
   lwkt_setpri(curthread(), TDPRI_KERN_USER);
   crit_enter();
   for (let id: u32 = 1; id <= 3; id++) lwkt_create(rr_worker, id, TDPRI_KERN_DAEMON);
@@ -83,6 +86,7 @@ function yield_high(arg: u32): void {
  * section, since yielding is a voluntary switch.
  */
 export function lwkt_test_yield(): string | null {
+  selftest_tick_align();
   const me = curthread();
   lwkt_setpri(me, TDPRI_KERN_USER);
   lwkt_create(yield_worker, 0, TDPRI_KERN_DAEMON);
@@ -117,6 +121,7 @@ function block_worker(arg: u32): void {
  * descheduled before it ran wait for lwkt_schedule?
  */
 export function lwkt_test_deschedule(): string | null {
+  selftest_tick_align();
   lwkt_setpri(curthread(), TDPRI_KERN_USER);
   const blocked = lwkt_create(block_worker, 0, TDPRI_KERN_DAEMON);
   trace("m1");
@@ -141,6 +146,7 @@ export function lwkt_test_deschedule(): string | null {
  * runs before 12.
  */
 export function lwkt_test_critical(): string | null {
+  selftest_tick_align();
   const me = curthread();
   lwkt_setpri(me, TDPRI_KERN_USER);
   crit_enter();
@@ -203,6 +209,7 @@ function exit_return(arg: u32): void {
  * queue and gd_tdallq, and leave its thread and stack to the next lwkt_create?
  */
 export function lwkt_test_exit(): string | null {
+  selftest_tick_align();
   lwkt_setpri(curthread(), TDPRI_KERN_USER);
   const live = allq_count();
   const early = lwkt_create(exit_early, 0, TDPRI_KERN_DAEMON);

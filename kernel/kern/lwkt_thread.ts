@@ -8,8 +8,10 @@
 // thread is runnable while it is on a run queue, the running one included:
 // blocking is "deschedule yourself, then lwkt_switch". lwkt_switch runs the
 // highest-priority runnable thread, the first of its priority; lwkt_yield
-// sends the caller behind its equal-priority peers, which is all the
-// round-robin there is (no scheduler clock yet). With nothing runnable the
+// sends the caller behind its equal-priority peers, and so does the
+// scheduler clock (lwkt_schedulerclock, from each CPU's hardclock in
+// kern_systimer.ts) to the running thread once a tick: threads of one
+// priority share the CPU even if none yields. With nothing runnable the
 // CPU runs its idle thread, which halts until an interrupt.
 //
 // Preemption: making a thread runnable above the running one (lwkt_schedule,
@@ -22,8 +24,9 @@
 // or lwkt_deschedule of another CPU's thread sends an IPI (lwkt_ipiq.ts) and
 // the owner runs lwkt_schedule_remote or lwkt_deschedule_remote on the
 // sender's behalf, asynchronously. Critical
-// sections defer IPIs as they defer switches: an IPI that finds one sets
-// RQF_IPIQ, and the outermost crit_exit processes the queues.
+// sections defer IPIs and timer interrupts as they defer switches: an IPI
+// that finds one sets RQF_IPIQ, a timer interrupt RQF_TIMER, and the
+// outermost crit_exit processes the queues and runs the due systimers.
 //
 // What it is not, yet: threads never change CPU (lwkt_migratecpu, §1.10),
 // and lwkt_setpri still panics when handed another CPU's thread.
@@ -35,6 +38,7 @@ import { PERCPU_APIC_ID, PERCPU_KERNEL_PART, PERCPU_SELF } from "../runtime";
 import { bootalloc } from "./kern_bootalloc";
 import { panic } from "./kern_shutdown";
 import { lwkt_process_ipiq, lwkt_send_ipiq } from "./lwkt_ipiq";
+import { systimer, systimer_intr } from "./kern_systimer";
 
 /** td_pri: higher runs first (§1.4). */
 export const TDPRI_IDLE_THREAD: i32 = 0;
@@ -47,10 +51,13 @@ export const TDPRI_MAX: i32 = 31;
 /** td_flags. */
 export const TDF_RUNQ: u32 = 0x1; // on its CPU's run queue
 export const TDF_EXITING: u32 = 0x2; // lwkt_exit has run; the thread waits in gd_freetd
+export const TDF_TSLEEPQ: u32 = 0x4; // on its CPU's tsleep queue (kern_synch.ts)
+export const TDF_TIMEOUT: u32 = 0x8; // its tsleep timed out
 
 /** gd_reqflags. */
 export const RQF_AST_LWKT_RESCHED: u32 = 0x1; // a runnable thread outranks the running one
 export const RQF_IPIQ: u32 = 0x2; // an IPI came during a critical section: process the queues at its end
+export const RQF_TIMER: u32 = 0x4; // a timer interrupt came during a critical section: run the due systimers at its end
 
 /** CPU indexes run 0..MAXCPU-1 (the runtime's per-CPU areas, BOOT_MAX_CPUS). */
 export const MAXCPU: u32 = 64;
@@ -82,6 +89,11 @@ export class thread {
   td_kstack: usize;
   // switch_to's save slot:
   td_sp: u64;
+  // Owner CPU, critical section (kern_synch.ts):
+  td_wchan: u32; // what it sleeps on, while TDF_TSLEEPQ
+  td_sleepnext: thread | null; // its tsleep queue
+  td_sleepprev: thread | null;
+  td_sleeptimer: systimer | null; // its tsleep timeout, allocated at the first one
 }
 
 /** One run queue: a FIFO of the runnable threads of one priority. */
@@ -113,6 +125,9 @@ export class globaldata {
   gd_idlethread: thread; // never on a run queue
   gd_tdallq: thread | null; // every live thread this CPU owns
   gd_freetd: thread | null; // exited threads, stacks and all, for lwkt_create
+  gd_systimerq: systimer | null; // queued systimers, soonest first (kern_systimer.ts)
+  // Owner CPU writes (atomic stores), any CPU reads:
+  gd_ticks: u32; // hardclock ticks since the CPU started
 }
 
 /** Every CPU's globaldata by CPU index (shared; each CPU writes its own entry once). */
@@ -162,6 +177,15 @@ export function lwkt_ipiq_defer(gd: globaldata): void {
   _reqflags_set(gd, RQF_IPIQ);
 }
 
+/*
+ * lwkt_timer_defer: the LAPIC timer fired while this CPU's thread was in a
+ * critical section; the outermost crit_exit runs the due systimers.
+ * Context: ktrap, interrupts off.
+ */
+export function lwkt_timer_defer(gd: globaldata): void {
+  _reqflags_set(gd, RQF_TIMER);
+}
+
 function gd_tdrunq(gd: globaldata, pri: i32): lwkt_runq {
   return changetype<lwkt_runq>(changetype<usize>(gd) + offsetof<globaldata>() + <usize>pri * offsetof<lwkt_runq>());
 }
@@ -187,27 +211,34 @@ export function crit_enter(): void {
 
 /*
  * crit_exit: leaves a critical section; the outermost one runs what the
- * section deferred: IPIs that arrived (RQF_IPIQ), then a reschedule.
- * Context: thread (or ktrap, around IPI processing), in a critical section;
+ * section deferred: IPIs that arrived (RQF_IPIQ), due systimers
+ * (RQF_TIMER), then a reschedule.
+ * Context: thread (or ktrap, around IPI or timer processing), in a critical section;
  * may switch.
  */
 export function crit_exit(): void {
   const td = curthread();
   if (--td.td_critcount < 0) panic("crit_exit: not in a critical section");
-  if (td.td_critcount == 0 && (td.td_gd.gd_reqflags & (RQF_IPIQ | RQF_AST_LWKT_RESCHED)) != 0) _lwkt_splz(td);
+  if (td.td_critcount == 0 && (td.td_gd.gd_reqflags & (RQF_IPIQ | RQF_TIMER | RQF_AST_LWKT_RESCHED)) != 0) _lwkt_splz(td);
 }
 
 /*
  * The deferred work of a critical section that td has just left. Each pass
- * clears RQF_IPIQ before it processes, so an IPI that comes meanwhile sets
- * it again and is not lost.
+ * clears a flag before it does the work, so an interrupt that comes
+ * meanwhile sets it again and is not lost.
  */
 function _lwkt_splz(td: thread): void {
   const gd = td.td_gd;
-  while ((gd.gd_reqflags & RQF_IPIQ) != 0) {
-    _reqflags_clear(gd, RQF_IPIQ);
+  while ((gd.gd_reqflags & (RQF_IPIQ | RQF_TIMER)) != 0) {
     td.td_critcount++;
-    lwkt_process_ipiq();
+    if ((gd.gd_reqflags & RQF_IPIQ) != 0) {
+      _reqflags_clear(gd, RQF_IPIQ);
+      lwkt_process_ipiq();
+    }
+    if ((gd.gd_reqflags & RQF_TIMER) != 0) {
+      _reqflags_clear(gd, RQF_TIMER);
+      systimer_intr(0);
+    }
     td.td_critcount--;
   }
   if ((gd.gd_reqflags & RQF_AST_LWKT_RESCHED) != 0) lwkt_switch();
@@ -303,6 +334,27 @@ export function lwkt_yield(): void {
   }
   lwkt_switch();
   crit_exit();
+}
+
+/*
+ * lwkt_schedulerclock: the scheduler clock (§1.5). A running thread at the
+ * head of its priority's queue goes behind its equal-priority peers, if it
+ * has any, and the CPU reschedules; one that is not the head (a higher
+ * priority is waiting, or a peer was left ahead of it) reschedules too.
+ * Context: hardclock, in the timer interrupt (critical section, nesting
+ * level raised): the switch happens at the interrupt's crit_exit.
+ */
+export function lwkt_schedulerclock(): void {
+  const gd = mycpu();
+  const td = gd.gd_curthread;
+  if ((td.td_flags & TDF_RUNQ) == 0) return;
+  const q = gd_tdrunq(gd, td.td_pri);
+  if (q.rq_head === td) {
+    if (!td.td_next) return;
+    _lwkt_dequeue(gd, td);
+    _lwkt_enqueue(gd, td);
+  }
+  _reqflags_set(gd, RQF_AST_LWKT_RESCHED);
 }
 
 // ---- schedule, deschedule, priority ---------------------------------------------------
@@ -411,8 +463,10 @@ function lwkt_alloc_thread(gd: globaldata): thread {
   if (td) {
     gd.gd_freetd = td.td_allnext;
     const kstack = td.td_kstack;
+    const sleeptimer = td.td_sleeptimer; // dequeued: tsleep deletes it before it returns
     memory.fill(changetype<usize>(td), 0, offsetof<thread>());
     td.td_kstack = kstack;
+    td.td_sleeptimer = sleeptimer;
     return td;
   }
   const fresh = changetype<thread>(bootalloc(offsetof<thread>(), 64));

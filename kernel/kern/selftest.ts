@@ -14,12 +14,14 @@
 // it may record events with trace()/traceDec() and compare them with
 // traced(). It starts in the boot thread at TDPRI_KERN_DAEMON, outside any
 // critical section, with interrupts on, and must leave it so. Tests that
-// need every CPU at once meet at selftest_barrier().
+// need every CPU at once meet at selftest_barrier(). Tests whose trace
+// orders threads of one priority start with selftest_tick_align(), so the
+// scheduler clock does not rotate them midway.
 
-import { cpu_id, pause } from "../hw";
+import { cli, cpu_id, pause, sti, sti_hlt } from "../hw";
 import { lock, putc, putDec, puts, unlock } from "../console";
 import { bootalloc } from "./kern_bootalloc";
-import { TDPRI_KERN_DAEMON, curthread, lwkt_setpri } from "./lwkt_thread";
+import { TDPRI_KERN_DAEMON, curthread, globaldata, lwkt_setpri, mycpu } from "./lwkt_thread";
 import { smp_active_mask } from "./lwkt_ipiq";
 import {
   lwkt_test_critical, lwkt_test_deschedule, lwkt_test_exit, lwkt_test_oncpu, lwkt_test_priority,
@@ -30,11 +32,17 @@ import {
   ipiq_test_remote_schedule, ipiq_test_storm,
 } from "./lwkt_ipiq_selftest";
 import { cpusync_test_concurrent, cpusync_test_quiesce } from "./lwkt_cpusync_selftest";
+import {
+  systimer_test_critical, systimer_test_del, systimer_test_hardclock, systimer_test_oneshot, systimer_test_roundrobin,
+} from "./kern_systimer_selftest";
+import { tsleep_test_remote, tsleep_test_timeout, tsleep_test_wakeup } from "./kern_synch_selftest";
 
 const SELFTEST_NAMES: StaticArray<string> = [
   "lwkt.priority", "lwkt.roundrobin", "lwkt.yield", "lwkt.deschedule", "lwkt.critical", "lwkt.oncpu", "lwkt.exit",
   "ipiq.storm", "ipiq.critical", "ipiq.passive", "ipiq.nowait", "ipiq.mask",
   "lwkt.schedule_remote", "lwkt.deschedule_remote", "cpusync.quiesce", "cpusync.concurrent",
+  "systimer.hardclock", "systimer.oneshot", "systimer.del", "systimer.critical", "lwkt.schedulerclock",
+  "tsleep.timeout", "tsleep.wakeup", "tsleep.remote",
 ];
 
 function selftest_call(i: i32): string | null {
@@ -54,7 +62,15 @@ function selftest_call(i: i32): string | null {
     case 12: return ipiq_test_remote_schedule();
     case 13: return ipiq_test_remote_deschedule();
     case 14: return cpusync_test_quiesce();
-    default: return cpusync_test_concurrent();
+    case 15: return cpusync_test_concurrent();
+    case 16: return systimer_test_hardclock();
+    case 17: return systimer_test_oneshot();
+    case 18: return systimer_test_del();
+    case 19: return systimer_test_critical();
+    case 20: return systimer_test_roundrobin();
+    case 21: return tsleep_test_timeout();
+    case 22: return tsleep_test_wakeup();
+    default: return tsleep_test_remote();
   }
 }
 
@@ -121,6 +137,24 @@ export function traced(s: string): bool {
   if (<usize>s.length != trace_len) return false;
   for (let i = 0; i < s.length; i++) if (load<u8>(trace_buf + <usize>i) != <u8>s.charCodeAt(i)) return false;
   return true;
+}
+
+/*
+ * selftest_tick_align: halts until this CPU's next hardclock tick. A test
+ * that calls it first has a whole tick (10 ms) before the scheduler clock
+ * sends a running thread behind its equal-priority peers: far more than
+ * it takes, on the emulator and on QEMU alike.
+ * Context: a test's boot thread, outside a critical section.
+ */
+export function selftest_tick_align(): void {
+  const ticks = changetype<usize>(mycpu()) + offsetof<globaldata>("gd_ticks");
+  const start = atomic.load<u32>(ticks);
+  cli();
+  while (atomic.load<u32>(ticks) == start) {
+    sti_hlt();
+    cli();
+  }
+  sti();
 }
 
 function cmdline_at(p: usize, s: string): bool {

@@ -77,6 +77,8 @@ export const VECTOR_SYSCALL: u32 = 0x80;
 // an IOAPIC will be given).
 /** lwkt_ipiq's doorbell: "your IPI queues have entries". */
 export const IPI_VECTOR_IPIQ: u32 = 0xf0;
+/** The local APIC timer (kern/kern_systimer.ts): one class below the IPIs, so a timer callback never holds them off. */
+export const VECTOR_LAPIC_TIMER: u32 = 0xe0;
 /** The local APIC's spurious vector (smp.ts lapicEnable: SVR = 0x1ff); takes no EOI. */
 export const VECTOR_LAPIC_SPURIOUS: u32 = 0xff;
 /** A spurious IRQ 7 / 15 of the masked 8259s, as the runtime remaps them; no EOI either. */

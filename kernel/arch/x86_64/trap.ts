@@ -5,21 +5,25 @@
 //   IPI_VECTOR_IPIQ      EOI, then the IPI queues (kern/lwkt_ipiq.ts): run now,
 //                        or, if the interrupted thread is in a critical
 //                        section, deferred to its crit_exit (RQF_IPIQ)
+//   VECTOR_LAPIC_TIMER   EOI, then the due systimers (kern/kern_systimer.ts),
+//                        or deferred the same way (RQF_TIMER)
 //   spurious (LAPIC 0xff, 8259 IRQ 7/15)   nothing, no EOI
 //   anything else        a panic naming the vector, error code, rip (and cr2)
 //
-// Returning resumes the interrupted code through its frame; the IPI path may
-// first switch to a thread its handlers made runnable (crit_exit), and the
-// interrupted one resumes here when switched back to.
+// Returning resumes the interrupted code through its frame; the IPI and
+// timer paths may first switch to a thread their handlers made runnable, or
+// to the next of equal priority when the scheduler clock says so (crit_exit),
+// and the interrupted one resumes here when switched back to.
 
 import { cpu_id } from "../../hw";
 import { lock, putDec, putHex, puts, unlock } from "../../console";
 import { lapicEoi } from "../../smp";
 import { EXIT_PANIC, shutdown } from "../../kern/kern_shutdown";
-import { crit_enter, crit_exit, lwkt_ipiq_defer, mycpu } from "../../kern/lwkt_thread";
+import { crit_enter, crit_exit, lwkt_ipiq_defer, lwkt_timer_defer, mycpu } from "../../kern/lwkt_thread";
 import { lwkt_process_ipiq_frame } from "../../kern/lwkt_ipiq";
+import { systimer_intr } from "../../kern/kern_systimer";
 import {
-  IPI_VECTOR_IPIQ, TrapFrame, VECTOR_LAPIC_SPURIOUS, VECTOR_PF, VECTOR_PIC_SPURIOUS_MASTER, VECTOR_PIC_SPURIOUS_SLAVE,
+  IPI_VECTOR_IPIQ, TrapFrame, VECTOR_LAPIC_SPURIOUS, VECTOR_LAPIC_TIMER, VECTOR_PF, VECTOR_PIC_SPURIOUS_MASTER, VECTOR_PIC_SPURIOUS_SLAVE,
 } from "./frame";
 
 /** The SDM's mnemonics of vectors 0..31 (Vol.3A §6.15), "" where reserved. */
@@ -40,6 +44,10 @@ export function ktrap(frame: u32): void {
     ipiq_intr(frame);
     return;
   }
+  if (vector == VECTOR_LAPIC_TIMER) {
+    timer_intr(frame);
+    return;
+  }
   if (vector == VECTOR_LAPIC_SPURIOUS || vector == VECTOR_PIC_SPURIOUS_MASTER || vector == VECTOR_PIC_SPURIOUS_SLAVE) return;
   trap_fatal(f);
 }
@@ -58,6 +66,19 @@ function ipiq_intr(frame: u32): void {
   }
   crit_enter();
   lwkt_process_ipiq_frame(frame);
+  crit_exit();
+}
+
+/* As ipiq_intr, for the systimers: the EOI first, for the same reason. */
+function timer_intr(frame: u32): void {
+  lapicEoi();
+  const gd = mycpu();
+  if (gd.gd_curthread.td_critcount > 0) {
+    lwkt_timer_defer(gd);
+    return;
+  }
+  crit_enter();
+  systimer_intr(frame);
   crit_exit();
 }
 
