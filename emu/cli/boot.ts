@@ -11,11 +11,9 @@ import { Machine, type StopReason } from '../machine/machine.js';
 import { BootError, type MultibootModule } from '../firmware/multiboot.js';
 import { Console } from './console.js';
 import { machineTrace } from './trace.js';
-import { closeDrives, openDrives, parseDrive, type DriveSpec } from './drive.js';
-import { bootFromDisk } from '../firmware/diskboot.js';
+import { closeDrives, openDrives, withBootDisk, type DriveSpec } from './drive.js';
+import { kernelFromDisk } from '../firmware/diskboot.js';
 import { GptError } from '../firmware/gpt.js';
-import type { Disk } from '../storage/disk.js';
-import { ScratchOverlay } from '../storage/scratch.js';
 import type { DriveConfig } from '../machine/drives.js';
 import { loadMachineFile, saveMachineFile } from './machine-state.js';
 
@@ -93,18 +91,6 @@ export function parseModules(spec: string | undefined): MultibootModule[] {
   });
 }
 
-/**
- * The firmware's disk boot: the kernel and command line from the boot
- * partition. -append goes after the disk's command line (a kernel that reads
- * key=value takes the last), so the recorded defaults can be overridden.
- */
-function kernelFromDisk(disk: Disk, append: string, log: (category: string, line: string) => void): { kernel: { name: string; bytes: Uint8Array }; append: string } {
-  // A -snapshot overlay holds nothing yet: read the file below, whose name the messages should carry.
-  const b = bootFromDisk(disk instanceof ScratchOverlay ? disk.parent : disk);
-  for (const note of b.notes) log('firmware', note);
-  return { kernel: b.kernel, append: [b.append, append].filter((s) => s !== '').join(' ') };
-}
-
 export async function bootCommand(o: BootOptions): Promise<number> {
   const unknown = o.debug.find((d) => !DEBUG_ITEMS.includes(d));
   if (unknown) throw new Error(`-d: unknown item '${unknown}' (known: ${DEBUG_ITEMS.join(', ')})`);
@@ -135,7 +121,7 @@ export async function bootCommand(o: BootOptions): Promise<number> {
   };
   const traceItems = o.debug.filter((d) => d === 'cpu' || d === 'in_asm');
 
-  const driveSpecs = o.disk === undefined ? o.drives : [parseDrive(`file=${o.disk.replace(/,/g, ',,')},if=virtio`), ...o.drives];
+  const driveSpecs = withBootDisk(o.disk, o.drives);
   let drives: DriveConfig[] = openDrives(driveSpecs, o.snapshot);
   let machine: Machine;
   if (o.loadState !== undefined) {
@@ -145,7 +131,8 @@ export async function bootCommand(o: BootOptions): Promise<number> {
     });
     drives = machine.config.drives ?? [];
   } else try {
-    const boot = kernelFile ? { kernel: kernelFile, append: o.append } : kernelFromDisk(drives[0].disk, o.append, log);
+    const boot = kernelFile ? { kernel: kernelFile, append: o.append, notes: [] } : kernelFromDisk(drives[0].disk, o.append);
+    for (const note of boot.notes) log('firmware', note);
     machine = new Machine({
       ramBytes: o.mem, cpus: o.smp, seed: o.seed, kernel: boot.kernel, append: boot.append, modules, drives,
       noReboot: o.noReboot, rtcBase: o.rtcBase, jit: o.jit, log,

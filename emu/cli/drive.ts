@@ -49,6 +49,11 @@ export function parseDrive(arg: string): DriveSpec {
   return { file, interface: iface, snapshot: snap === 'on', serial, options: opts };
 }
 
+/** `emu boot DISK`: DISK goes first, as `-drive file=DISK,if=virtio`, ahead of the -drive disks. */
+export function withBootDisk(disk: string | undefined, drives: DriveSpec[]): DriveSpec[] {
+  return disk === undefined ? drives : [parseDrive(`file=${disk.replace(/,/g, ',,')},if=virtio`), ...drives];
+}
+
 /**
  * Opens every drive (writable unless its writes go to a scratch overlay). On
  * failure the ones already open are closed and the error names the file.

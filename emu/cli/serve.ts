@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readFile, parseModules } from './boot.js';
-import { openDrives, parseDrive, type DriveSpec } from './drive.js';
+import { openDrives, withBootDisk, type DriveSpec } from './drive.js';
 import { Machine } from '../machine/machine.js';
 import { BootError } from '../firmware/multiboot.js';
 import { GptError } from '../firmware/gpt.js';
@@ -41,7 +41,7 @@ export interface ServeOptions {
 export async function serveCommand(o: ServeOptions): Promise<number> {
   const kernel = o.kernel === undefined ? null : readFile(o.kernel, '-kernel');
   const modules = parseModules(o.initrd);
-  const specs = o.disk === undefined ? o.drives : [parseDrive(`file=${o.disk.replace(/,/g, ',,')},if=virtio`), ...o.drives];
+  const specs = withBootDisk(o.disk, o.drives);
   // Opened once here so that a missing or unreadable image is refused at start, as boot refuses it.
   const opened = openDrives(specs, true);
   const chained = opened.find((d) => d.disk.parent?.parent);

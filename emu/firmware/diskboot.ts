@@ -6,6 +6,7 @@
  * kernel bytes. Every refusal is one line naming the disk.
  */
 import type { Disk } from '../storage/disk.js';
+import { ScratchOverlay } from '../storage/scratch.js';
 import { GptError, readGpt, SECTOR, type GptPartition } from './gpt.js';
 import { BOOT_HEADER_SIZE, BOOT_PARTITION_TYPE, decodeBootHeader } from './bootpart.js';
 import { crc32 } from '../storage/crc32.js';
@@ -42,4 +43,16 @@ export function bootFromDisk(disk: Disk): DiskBoot {
   if (crc32(bytes) !== h.kernelCrc) throw new DiskBootError(disk.path, `${where}: kernel CRC-32 mismatch (the image is damaged)`);
   const notes = gpt.damage ? [`${disk.path}: ${gpt.damage}; using the ${gpt.source} GPT`] : [];
   return { kernel: { name: h.name, bytes }, append: h.cmdline, partition: p, notes };
+}
+
+/**
+ * What a machine with no -kernel boots from its first drive: the boot
+ * partition's kernel, and its command line with `append` after it (a kernel
+ * that reads key=value takes the last, so -append overrides what the disk
+ * recorded). A -snapshot overlay holds nothing yet: the image below is read,
+ * and names the disk in messages.
+ */
+export function kernelFromDisk(disk: Disk, append: string): { kernel: DiskBoot['kernel']; append: string; notes: string[] } {
+  const b = bootFromDisk(disk instanceof ScratchOverlay ? disk.parent : disk);
+  return { kernel: b.kernel, append: [b.append, append].filter((s) => s !== '').join(' '), notes: b.notes };
 }

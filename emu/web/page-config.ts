@@ -7,8 +7,7 @@ import type { RunnerConfig } from './runner.js';
 import type { DriveConfig } from '../machine/drives.js';
 import type { DiskTimingConfig } from '../machine/disk-timing.js';
 import type { DriveSpec } from './tab-disks.js';
-import { ScratchOverlay } from '../storage/scratch.js';
-import { bootFromDisk } from '../firmware/diskboot.js';
+import { kernelFromDisk } from '../firmware/diskboot.js';
 
 /**
  * The most disk image bytes the page fetches: the tab holds each file whole
@@ -78,11 +77,7 @@ export function runnerConfig(c: PageConfig, images: Images, drives: DriveConfig[
   let append = c.append;
   if (!kernel) {
     if (drives.length === 0) throw new Error('no kernel and no disk to boot from');
-    const disk = drives[0].disk;
-    // The overlay is empty at power-on; the image below is what carries the name in messages.
-    const boot = bootFromDisk(disk instanceof ScratchOverlay ? disk.parent : disk);
-    kernel = boot.kernel;
-    append = [boot.append, c.append].filter((s) => s !== '').join(' ');
+    ({ kernel, append } = kernelFromDisk(drives[0].disk, c.append));
   }
   return {
     cpus: c.cpus,
