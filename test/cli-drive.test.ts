@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runEmu } from './helpers/emu.js';
+import { expectRefusal } from './helpers/emu.js';
 import { parseDrive } from '../emu/cli/drive.js';
 
 let dir = '';
@@ -17,13 +17,6 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function refuses(args: string[], pattern: RegExp): Promise<void> {
-  const r = await runEmu(args);
-  expect(r.status).not.toBe(0);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
 
 describe('parseDrive', () => {
   it('reads QEMU-style KEY=VALUE lists, with ",," as a literal comma', () => {
@@ -46,7 +39,7 @@ describe('parseDrive', () => {
 
 describe('emu boot -drive', () => {
   const kernel = ['-kernel', 'test/guest/bin/hello.elf'];
-  it('a missing image', () => refuses(['boot', ...kernel, '-drive', `file=${dir}/none.img`], /none\.img: no such file/));
-  it('a bad interface', () => refuses(['boot', ...kernel, '-drive', `file=${dir}/disk.raw,if=scsi`], /-drive .*if=scsi/));
-  it('a format that is not the file\'s', () => refuses(['boot', ...kernel, '-drive', `file=${dir}/disk.raw,format=dfly`], /format=dfly, but the file is a raw image/));
+  it('a missing image', () => expectRefusal(['boot', ...kernel, '-drive', `file=${dir}/none.img`], /none\.img: no such file/));
+  it('a bad interface', () => expectRefusal(['boot', ...kernel, '-drive', `file=${dir}/disk.raw,if=scsi`], /-drive .*if=scsi/));
+  it('a format that is not the file\'s', () => expectRefusal(['boot', ...kernel, '-drive', `file=${dir}/disk.raw,format=dfly`], /format=dfly, but the file is a raw image/));
 });

@@ -3,7 +3,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runEmu, ROOT } from './helpers/emu.js';
+import { runEmu, ROOT, expectRefusal } from './helpers/emu.js';
 
 const HELLO = path.join(ROOT, 'test/fixtures/bin/hello-musl');
 let dir = '';
@@ -18,25 +18,17 @@ beforeAll(() => {
   fs.writeFileSync(path.join(dir, 'elf32'), elf32);
 });
 
-async function refuses(args: string[], pattern: RegExp): Promise<void> {
-  const r = await runEmu(args);
-  expect(r.status).not.toBe(0);
-  expect(r.stdout.length).toBe(0);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
 
 describe('emu run refuses bad input with one clear line', () => {
-  it('a text file', () => refuses(['run', path.join(dir, 'notes.txt')], /notes\.txt: not an ELF file/));
-  it('a truncated ELF', () => refuses(['run', path.join(dir, 'truncated')], /truncated: .*(truncated|past the end)/));
-  it('a 32-bit ELF', () => refuses(['run', path.join(dir, 'elf32')], /elf32: 32-bit ELF is not supported/));
-  it('a dynamically linked ELF', () => refuses(['run', 'test/fixtures/bad/hello-dynamic'], /hello-dynamic: dynamically linked \(needs \/lib64\/ld-linux-x86-64\.so\.2\)/));
-  it('a missing file', () => refuses(['run', 'no/such/program'], /no\/such\/program: no such file/));
-  it('a directory', () => refuses(['run', 'test'], /test: is a directory/));
-  it('an unknown option', () => refuses(['run', '--frobnicate', HELLO], /Unknown argument: frobnicate/));
-  it('an unknown command', () => refuses(['fly', HELLO], /unknown command 'fly'/));
-  it('a bad memory size', () => refuses(['run', '-m', 'lots', HELLO], /-m: 'lots' is not a size/));
+  it('a text file', () => expectRefusal(['run', path.join(dir, 'notes.txt')], /notes\.txt: not an ELF file/));
+  it('a truncated ELF', () => expectRefusal(['run', path.join(dir, 'truncated')], /truncated: .*(truncated|past the end)/));
+  it('a 32-bit ELF', () => expectRefusal(['run', path.join(dir, 'elf32')], /elf32: 32-bit ELF is not supported/));
+  it('a dynamically linked ELF', () => expectRefusal(['run', 'test/fixtures/bad/hello-dynamic'], /hello-dynamic: dynamically linked \(needs \/lib64\/ld-linux-x86-64\.so\.2\)/));
+  it('a missing file', () => expectRefusal(['run', 'no/such/program'], /no\/such\/program: no such file/));
+  it('a directory', () => expectRefusal(['run', 'test'], /test: is a directory/));
+  it('an unknown option', () => expectRefusal(['run', '--frobnicate', HELLO], /Unknown argument: frobnicate/));
+  it('an unknown command', () => expectRefusal(['fly', HELLO], /unknown command 'fly'/));
+  it('a bad memory size', () => expectRefusal(['run', '-m', 'lots', HELLO], /-m: 'lots' is not a size/));
 });
 
 describe('help', () => {
@@ -50,16 +42,16 @@ describe('help', () => {
 });
 
 describe('emu boot refuses bad input with one clear line', () => {
-  it('no kernel', () => refuses(['boot'], /boot: missing -kernel FILE/));
-  it('a missing kernel file', () => refuses(['boot', '-kernel', 'no/such.elf'], /-kernel no\/such\.elf: no such file/));
-  it('a text file', () => refuses(['boot', '-kernel', path.join(dir, 'notes.txt')], /notes\.txt: .*multiboot/));
-  it('an ELF64 without multiboot address fields', () => refuses(['boot', '-kernel', HELLO], /hello-musl: .*(ELF64|multiboot)/));
-  it('a bad CPU count', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-smp', '65'], /-smp: '65' is not a CPU count in 1\.\.64/));
-  it('too much memory', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-m', '4G'], /-m: 4G is outside 16M\.\.3G/));
-  it('an unknown -d item', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-d', 'everything'], /-d: unknown item 'everything'/));
-  it('a bad -serial', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-serial', 'pty'], /-serial: 'pty' is not stdio, none or file:PATH/));
-  it('a bad -rtc', () => refuses(['boot', '-kernel', 'test/guest/bin/hello.elf', '-rtc', 'base=yesterday'], /yesterday/));
-  it('a disk image that does not exist', () => refuses(['boot', 'disk.img', '-kernel', 'test/guest/bin/hello.elf'], /^emu: disk\.img: no such file$/));
+  it('no kernel', () => expectRefusal(['boot'], /boot: missing -kernel FILE/));
+  it('a missing kernel file', () => expectRefusal(['boot', '-kernel', 'no/such.elf'], /-kernel no\/such\.elf: no such file/));
+  it('a text file', () => expectRefusal(['boot', '-kernel', path.join(dir, 'notes.txt')], /notes\.txt: .*multiboot/));
+  it('an ELF64 without multiboot address fields', () => expectRefusal(['boot', '-kernel', HELLO], /hello-musl: .*(ELF64|multiboot)/));
+  it('a bad CPU count', () => expectRefusal(['boot', '-kernel', 'test/guest/bin/hello.elf', '-smp', '65'], /-smp: '65' is not a CPU count in 1\.\.64/));
+  it('too much memory', () => expectRefusal(['boot', '-kernel', 'test/guest/bin/hello.elf', '-m', '4G'], /-m: 4G is outside 16M\.\.3G/));
+  it('an unknown -d item', () => expectRefusal(['boot', '-kernel', 'test/guest/bin/hello.elf', '-d', 'everything'], /-d: unknown item 'everything'/));
+  it('a bad -serial', () => expectRefusal(['boot', '-kernel', 'test/guest/bin/hello.elf', '-serial', 'pty'], /-serial: 'pty' is not stdio, none or file:PATH/));
+  it('a bad -rtc', () => expectRefusal(['boot', '-kernel', 'test/guest/bin/hello.elf', '-rtc', 'base=yesterday'], /yesterday/));
+  it('a disk image that does not exist', () => expectRefusal(['boot', 'disk.img', '-kernel', 'test/guest/bin/hello.elf'], /^emu: disk\.img: no such file$/));
 });
 
 describe('emu boot runs a kernel', () => {
@@ -141,7 +133,7 @@ describe('emu boot runs a kernel', () => {
 
   it('a malformed recording is refused with its line number', async () => {
     fs.writeFileSync(path.join(dir, 'bad.rec'), '12 6162\nnot a line\n');
-    await refuses(['boot', '-kernel', 'test/guest/bin/echo.elf', '--replay', path.join(dir, 'bad.rec')], /bad\.rec: line 2 is not "TIME HEXBYTES"/);
+    await expectRefusal(['boot', '-kernel', 'test/guest/bin/echo.elf', '--replay', path.join(dir, 'bad.rec')], /bad\.rec: line 2 is not "TIME HEXBYTES"/);
   });
 
   it('-no-reboot turns a triple fault into a shutdown with status 0, logged', async () => {

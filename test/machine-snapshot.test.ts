@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runEmu } from './helpers/emu.js';
+import { runEmu, expectRefusal } from './helpers/emu.js';
 import { Console } from '../emu/cli/console.js';
 
 const RACY = 'test/guest/bin/racy.elf';
@@ -18,14 +18,6 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-snap-'));
 });
 
-async function refuses(args: string[], pattern: RegExp): Promise<void> {
-  const r = await runEmu(args);
-  expect(r.status).not.toBe(0);
-  expect(r.stdout.length).toBe(0);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
 
 describe('emu boot --save-state-at, then --load-state', () => {
   it('the resumed machine prints the rest of the uninterrupted transcript and exits the same way', async () => {
@@ -56,29 +48,29 @@ describe('emu boot --save-state-at, then --load-state', () => {
 
 describe('bad combinations and files get one line and a non-zero exit', () => {
   it('--load-state with options that describe another machine', async () => {
-    await refuses(['boot', '--load-state', 'x.snap', '-kernel', RACY], /--load-state: -kernel conflicts with it/);
-    await refuses(['boot', '--load-state', 'x.snap', '-smp', '2'], /--load-state: -smp conflicts/);
-    await refuses(['boot', '--load-state', 'x.snap', '--seed=3'], /--load-state: --seed conflicts/);
-    await refuses(['boot', '--load-state', 'x.snap', '-drive', 'file=d.img'], /--load-state: -drive conflicts/);
+    await expectRefusal(['boot', '--load-state', 'x.snap', '-kernel', RACY], /--load-state: -kernel conflicts with it/);
+    await expectRefusal(['boot', '--load-state', 'x.snap', '-smp', '2'], /--load-state: -smp conflicts/);
+    await expectRefusal(['boot', '--load-state', 'x.snap', '--seed=3'], /--load-state: --seed conflicts/);
+    await expectRefusal(['boot', '--load-state', 'x.snap', '-drive', 'file=d.img'], /--load-state: -drive conflicts/);
   });
 
   it('--save-state-at without a file, or with a time that is not one', async () => {
-    await refuses(['boot', '-kernel', RACY, '--save-state-at', '2s'], /--save-state-at: needs --save-state FILE/);
-    await refuses(['boot', '-kernel', RACY, '--save-state', 'x.snap', '--save-state-at', 'soon'], /--save-state-at: 'soon' is not a virtual time/);
+    await expectRefusal(['boot', '-kernel', RACY, '--save-state-at', '2s'], /--save-state-at: needs --save-state FILE/);
+    await expectRefusal(['boot', '-kernel', RACY, '--save-state', 'x.snap', '--save-state-at', 'soon'], /--save-state-at: 'soon' is not a virtual time/);
   });
 
   it('a missing, truncated, corrupt or foreign snapshot file', async () => {
     const snap = path.join(dir, 'good.snap');
     await runEmu(['boot', '-kernel', RACY, '-smp', '2', '--save-state', snap, '--save-state-at', '1ms']);
     const good = fs.readFileSync(snap);
-    await refuses(['boot', '--load-state', path.join(dir, 'none.snap')], /--load-state .*none\.snap: no such file/);
+    await expectRefusal(['boot', '--load-state', path.join(dir, 'none.snap')], /--load-state .*none\.snap: no such file/);
     fs.writeFileSync(path.join(dir, 'short.snap'), good.subarray(0, good.length - 100));
-    await refuses(['boot', '--load-state', path.join(dir, 'short.snap')], /short\.snap: truncated/);
+    await expectRefusal(['boot', '--load-state', path.join(dir, 'short.snap')], /short\.snap: truncated/);
     const flipped = Buffer.from(good);
     flipped[good.length - 50] ^= 4;
     fs.writeFileSync(path.join(dir, 'flipped.snap'), flipped);
-    await refuses(['boot', '--load-state', path.join(dir, 'flipped.snap')], /flipped\.snap: corrupt section/);
-    await refuses(['boot', '--load-state', RACY], /racy\.elf: not a machine snapshot/);
+    await expectRefusal(['boot', '--load-state', path.join(dir, 'flipped.snap')], /flipped\.snap: corrupt section/);
+    await expectRefusal(['boot', '--load-state', RACY], /racy\.elf: not a machine snapshot/);
   });
 
   it('a disk that changed since the save (here a raw image under -snapshot)', async () => {
@@ -89,7 +81,7 @@ describe('bad combinations and files get one line and a non-zero exit', () => {
     expect(saved.stderr).toMatch(/machine saved to/);
     expect((await runEmu(['boot', '--load-state', snap])).status).toBe(saved.status);
     fs.writeFileSync(disk, Buffer.alloc(1 << 20, 1));
-    await refuses(['boot', '--load-state', snap], /disk\.snap: drive 0 \(.*disk\.raw\) has changed since the snapshot/);
+    await expectRefusal(['boot', '--load-state', snap], /disk\.snap: drive 0 \(.*disk\.raw\) has changed since the snapshot/);
   });
 
   it('a save that cannot be written names the file and leaves nothing behind', async () => {

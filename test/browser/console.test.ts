@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT } from '../helpers/emu.js';
 import { serve, type Served } from './serve.js';
-import { CHROMIUM, DEADLINE_MS, suiteName, terminalText, waitForState, waitForText } from './page.js';
+import { CHROMIUM, DEADLINE_MS, closePage, openPage, suiteName, terminalText, waitForState, waitForText } from './page.js';
 
 const SUITE = suiteName('emu serve in Chromium');
 const OUT = path.join(ROOT, 'build/test-output/browser');
@@ -26,7 +26,6 @@ const ECHO_BANNER = /echo: damselfly console echo/;
 describe.skipIf(!CHROMIUM)(SUITE, () => {
   let browser: Browser;
   let hello: Served, echo: Served, smp: Served;
-  const pageErrors = new WeakMap<Page, string[]>();
 
   beforeAll(async () => {
     if (!fs.existsSync(path.join(ROOT, 'dist/web/index.html'))) throw new Error('dist/web is not built: run `node tools/build.mjs` (npm test does)');
@@ -45,23 +44,8 @@ describe.skipIf(!CHROMIUM)(SUITE, () => {
     await Promise.all([hello, echo, smp].map((s) => s?.stop()));
   });
 
-  async function open(url: string, clipboard = false): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-    if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    pageErrors.set(page, errors);
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url);
-    return page;
-  }
-
-  /** Ends a test's page; an uncaught error in it fails the test even if every check passed. */
-  async function close(page: Page): Promise<void> {
-    const errors = pageErrors.get(page) ?? [];
-    await page.context().close();
-    expect(errors, 'uncaught errors in the page').toEqual([]);
-  }
+  const open = (url: string, clipboard = false): Promise<Page> => openPage(browser, url, { clipboard });
+  const close = closePage;
 
   it('loads, boots the hello kernel in the tab, and batches its output', async () => {
     const page = await open(hello.url);

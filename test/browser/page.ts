@@ -4,7 +4,8 @@
  * runs the guest slowly; nothing here measures time).
  */
 import * as fs from 'node:fs';
-import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
 
 export const DEADLINE_MS = 90_000;
 
@@ -15,6 +16,27 @@ export const CHROMIUM = CANDIDATES.find((p) => fs.existsSync(p));
 /** A suite's name, saying why it is skipped when there is no Chromium. */
 export function suiteName(name: string): string {
   return CHROMIUM ? name : `${name} (skipped: no Chromium at ${CANDIDATES.join(' or ')}; apt-get install chromium, as .ci/run does)`;
+}
+
+const pageErrors = new WeakMap<Page, string[]>();
+
+/** A page of its own context at `url`, recording uncaught errors for closePage. */
+export async function openPage(browser: Browser, url: string, opts: { clipboard?: boolean; downloads?: boolean } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, ...(opts.downloads ? { acceptDownloads: true } : {}) });
+  if (opts.clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  pageErrors.set(page, errors);
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  return page;
+}
+
+/** Ends a test's page; an uncaught error in it fails the test even if every check passed. */
+export async function closePage(page: Page): Promise<void> {
+  const errors = pageErrors.get(page) ?? [];
+  await page.context().close();
+  expect(errors, 'uncaught errors in the page').toEqual([]);
 }
 
 export function terminalText(page: Page): Promise<string> {

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT } from '../helpers/emu.js';
 import { serve, type Served } from './serve.js';
-import { CHROMIUM, DEADLINE_MS, suiteName, terminalText, waitForState, waitForText } from './page.js';
+import { CHROMIUM, DEADLINE_MS, closePage, openPage, suiteName, terminalText, waitForState, waitForText } from './page.js';
 
 const OUT = path.join(ROOT, 'build/test-output/browser');
 const ECHO_BANNER = /echo: damselfly console echo/;
@@ -26,7 +26,6 @@ describe.skipIf(!CHROMIUM)(suiteName('save state, load state and disks in Chromi
   let browser: Browser;
   let dir: string;
   let echo: Served, disk: Served, overlay: Served;
-  const pageErrors = new WeakMap<Page, string[]>();
 
   beforeAll(async () => {
     if (!fs.existsSync(path.join(ROOT, 'dist/web/index.html'))) throw new Error('dist/web is not built: run `node tools/build.mjs` (npm test does)');
@@ -51,21 +50,8 @@ describe.skipIf(!CHROMIUM)(suiteName('save state, load state and disks in Chromi
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function open(url: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    pageErrors.set(page, errors);
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url);
-    return page;
-  }
-
-  async function close(page: Page): Promise<void> {
-    const errors = pageErrors.get(page) ?? [];
-    await page.context().close();
-    expect(errors, 'uncaught errors in the page').toEqual([]);
-  }
+  const open = (url: string): Promise<Page> => openPage(browser, url, { downloads: true });
+  const close = closePage;
 
   /** Clicks Save state and keeps the download in the test's folder; returns its path and name. */
   async function saveState(page: Page, prefix: string): Promise<{ file: string; name: string }> {

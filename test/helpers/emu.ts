@@ -1,5 +1,6 @@
 /** Runs the built `emu` command line (dist/, built by `pretest`) as a user would. */
 import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
@@ -23,4 +24,14 @@ export function runEmu(args: string[], opts: { env?: Record<string, string>; std
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out), stderr: err }));
   });
+}
+
+/** Bad input's contract: a non-zero exit, nothing on stdout, and one stderr line matching `pattern`. */
+export async function expectRefusal(args: string[], pattern: RegExp): Promise<void> {
+  const r = await runEmu(args);
+  expect(r.status).not.toBe(0);
+  expect(r.stdout.length).toBe(0);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
 }

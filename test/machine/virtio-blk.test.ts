@@ -180,6 +180,18 @@ describe('queue setup (§4.1.4.3) and device configuration (§5.2.4)', () => {
   });
 });
 
+/** A flush completed on queue 0 while its MSI-X vector 0 is masked: the message is pending. */
+function completedWithVectorMasked(): Bench {
+  const b = bench();
+  enableMsix(b);
+  b.mmio.write(MSIX + 12, 4, 1);
+  const ring = modernInit(b, { queueVector: 0 });
+  request(b, ring, T.FLUSH, 0, []);
+  notify(b, 0);
+  b.clock.advanceTo(0);
+  return b;
+}
+
 describe('requests (§5.2.6)', () => {
   it('reads sectors into a buffer split over two descriptors, with status OK and the written length in the used ring', () => {
     const b = bench({ disk: patterned() });
@@ -427,13 +439,7 @@ describe('interrupts (§4.1.4.5, §4.1.5.3)', () => {
   });
 
   it('a masked vector is held pending and delivered when unmasked', () => {
-    const b = bench();
-    enableMsix(b);
-    b.mmio.write(MSIX + 12, 4, 1);
-    const ring = modernInit(b, { queueVector: 0 });
-    request(b, ring, T.FLUSH, 0, []);
-    notify(b, 0);
-    b.clock.advanceTo(0);
+    const b = completedWithVectorMasked();
     expect(b.msis).toEqual([]);
     expect(b.mmio.read(MSIX + 0x800, 4)).toBe(1);
     b.mmio.write(MSIX + 12, 4, 0);
@@ -621,13 +627,7 @@ describe('snapshots (state.ts)', () => {
   }
 
   it('keeps a masked MSI-X vector\'s pending bit and the table across save → restore', () => {
-    const b = bench();
-    enableMsix(b);
-    b.mmio.write(MSIX + 12, 4, 1);
-    const ring = modernInit(b, { queueVector: 0 });
-    request(b, ring, T.FLUSH, 0, []);
-    notify(b, 0);
-    b.clock.advanceTo(0);
+    const b = completedWithVectorMasked();
     const fresh = bench({ phys: b.phys });
     fresh.dev.pci.restore(b.dev.pci.save());
     fresh.dev.restore(b.dev.save());
