@@ -83,11 +83,19 @@ cpu 1: timer vector 0x40, interrupted with interrupts on yes
   }, 120_000);
 });
 
+/** Writes `source` as NAME.ts in the test's folder and builds it with ts2elf --target kernel. */
+async function buildSource(name: string, source: string): Promise<string> {
+  fs.writeFileSync(path.join(dir, `${name}.ts`), source);
+  const elf = path.join(dir, `${name}.elf`);
+  await buildElf(path.join(dir, `${name}.ts`), elf, { target: 'kernel' });
+  return elf;
+}
+
 describe('threads that end badly', () => {
   // Small kernels beside a copy of kernel/hw.ts; each prints nothing itself.
   const kernel = async (name: string, body: string): Promise<string> => {
     fs.copyFileSync(path.join(ROOT, 'kernel/hw.ts'), path.join(dir, 'hw.ts'));
-    fs.writeFileSync(path.join(dir, `${name}.ts`), `
+    return buildSource(name, `
 import { stack_init, switch_to } from "./hw";
 const stack: usize = memory.data(32768, 16);
 const saved: usize = memory.data(8);
@@ -95,9 +103,6 @@ function worker(arg: u32): void {}
 ${body}
 function abort(message: string | null, fileName: string | null, line: u32, column: u32): void { unreachable(); }
 `);
-    const elf = path.join(dir, `${name}.elf`);
-    await buildElf(path.join(dir, `${name}.ts`), elf, { target: 'kernel' });
-    return elf;
   };
 
   it('an entry that returns without a kthread_exit to go to stops the machine, naming the entry', async () => {
@@ -127,7 +132,7 @@ describe("the kernel's ktrap on an unexpected vector", () => {
   /** A kernel whose kmain, after lwkt_gdinit, runs `body`, with the kernel's own ktrap. */
   const kernel = async (name: string, body: string): Promise<string> => {
     const k = path.relative(dir, path.join(ROOT, 'kernel'));
-    fs.writeFileSync(path.join(dir, `${name}.ts`), `
+    return buildSource(name, `
 import { int3 } from "${k}/hw";
 import { puts } from "${k}/console";
 import { lwkt_gdinit } from "${k}/kern/lwkt_thread";
@@ -138,9 +143,6 @@ ${body}
 }
 function abort(message: string | null, fileName: string | null, line: u32, column: u32): void { unreachable(); }
 `);
-    const elf = path.join(dir, `${name}.elf`);
-    await buildElf(path.join(dir, `${name}.ts`), elf, { target: 'kernel' });
-    return elf;
   };
   const named = (out: string, elf: string): string => {
     const bytes = fs.readFileSync(elf);
