@@ -78,9 +78,18 @@ describe('choosing tests', () => {
     expect(status).toBe(STATUS_OK);
   });
 
+  it('selftest=GROUP,NAME runs every test of the group and the named one, in the usual order', async () => {
+    const { out, status } = await boot(1, 1n, 'selftest=tsleep.wakeup,cpusync');
+    expect(out.split('\n').filter((l) => l.includes('selftest'))).toEqual([
+      'cpu 0: selftest cpusync.quiesce ok', 'cpu 0: selftest cpusync.concurrent ok', 'cpu 0: selftest tsleep.wakeup ok',
+      'selftest: 3 tests on 1 cpu: all ok',
+    ]);
+    expect(status).toBe(STATUS_OK);
+  });
+
   it('what if the command line names no such test? It says so and the run fails', async () => {
-    const { out, status } = await boot(2, 1n, 'selftest=lwkt.nope');
-    expect(out).toContain('selftest: no test named lwkt.nope\n');
+    const { out, status } = await boot(2, 1n, 'selftest=lwkt.nope,ipi');
+    expect(out).toContain('selftest: no test named lwkt.nope\nselftest: no test named ipi\n');
     expect(out).not.toMatch(/selftest lwkt/);
     expect(status).toBe(STATUS_SELFTEST_FAILED);
   });

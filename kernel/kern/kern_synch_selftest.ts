@@ -23,7 +23,7 @@ function channel(cpu: u32): u32 {
  * What if nobody wakes a sleeper? It comes back with EWOULDBLOCK once its
  * timeout (3 ticks) has passed by the TSC, not before.
  */
-export function tsleep_test_timeout(): string | null {
+function tsleep_test_timeout(): string | null {
   const t0 = rdtsc();
   const error = tsleep(channel(cpu_id()), 3);
   const elapsed = rdtsc() - t0;
@@ -64,7 +64,7 @@ function sleeper(id: u32): void {
  * And is the third's timeout cancelled: when it sleeps again, untimed,
  * does only a wakeup end that sleep?
  */
-export function tsleep_test_wakeup(): string | null {
+function tsleep_test_wakeup(): string | null {
   selftest_tick_align();
   lwkt_setpri(curthread(), TDPRI_KERN_DAEMON);
   for (let id: u32 = 1; id <= 3; id++) lwkt_create(sleeper, id, TDPRI_SOFT_NORM);
@@ -96,7 +96,7 @@ function remote_sleeper(arg: u32): void {
  * (cyclically; its own when alone): does each sleeper wake, with 0, by the
  * IPI wakeup sends?
  */
-export function tsleep_test_remote(): string | null {
+function tsleep_test_remote(): string | null {
   const me = cpu_id();
   const mask = smp_active_mask();
   const above = mask & ~((<u64>2 << me) - 1);
@@ -111,4 +111,16 @@ export function tsleep_test_remote(): string | null {
   if (remote_result == -1) return "the sleeper was not woken within 10 ticks";
   if (remote_result != 0) return "the woken sleeper did not return 0";
   return null;
+}
+
+/** This file's tests, in the order they run (kern/selftest.ts). */
+export const TSLEEP_TESTS: StaticArray<string> = ["tsleep.timeout", "tsleep.wakeup", "tsleep.remote"];
+
+/* tsleep_selftest: runs TSLEEP_TESTS[i]. */
+export function tsleep_selftest(i: i32): string | null {
+  switch (i) {
+    case 0: return tsleep_test_timeout();
+    case 1: return tsleep_test_wakeup();
+    default: return tsleep_test_remote();
+  }
 }

@@ -76,7 +76,7 @@ function halt_until_fired(n: u32): void {
  * the moment one has just come, must take between half and twice their
  * nominal time.
  */
-export function systimer_test_hardclock(): string | null {
+function systimer_test_hardclock(): string | null {
   wait_ticks(1);
   const t0 = rdtsc();
   wait_ticks(10);
@@ -93,7 +93,7 @@ export function systimer_test_hardclock(): string | null {
  * deadline, the last one 10 us after the one before it? Waiting a few ticks
  * past the last shows whether one fires again.
  */
-export function systimer_test_oneshot(): string | null {
+function systimer_test_oneshot(): string | null {
   reset();
   systimer_init_oneshot(timer(0), note_fired, 3, 3000);
   systimer_init_oneshot(timer(1), note_fired, 1, 1000);
@@ -111,7 +111,7 @@ export function systimer_test_oneshot(): string | null {
  * systimer_del before the deadline: does the callback stay away while a
  * later one-shot, queued behind it, still fires?
  */
-export function systimer_test_del(): string | null {
+function systimer_test_del(): string | null {
   reset();
   systimer_init_oneshot(timer(0), note_fired, 1, 1000);
   systimer_init_oneshot(timer(1), note_fired, 2, 2000);
@@ -127,7 +127,7 @@ export function systimer_test_del(): string | null {
  * after the LAPIC has interrupted (RQF_TIMER), for the crit_exit, and run
  * there once?
  */
-export function systimer_test_critical(): string | null {
+function systimer_test_critical(): string | null {
   reset();
   const reqflags = changetype<usize>(mycpu()) + offsetof<globaldata>("gd_reqflags");
   crit_enter();
@@ -162,7 +162,7 @@ function rr_busy(id: u32): void {
  * first would have the CPU to itself. (Not a fixed time: a host that stops
  * QEMU's vCPU for a while would deliver several ticks' callbacks at once.)
  */
-export function systimer_test_roundrobin(): string | null {
+function systimer_test_roundrobin(): string | null {
   const me = curthread();
   for (let i: u32 = 0; i < 3; i++) atomic.store<u32>(rr_word(i), 0);
   lwkt_setpri(me, TDPRI_SOFT_NORM);
@@ -178,4 +178,18 @@ export function systimer_test_roundrobin(): string | null {
   lwkt_yield();
   if (first == 0 || second == 0) return "an equal-priority busy thread never ran";
   return null;
+}
+
+/** This file's tests, in the order they run (kern/selftest.ts). */
+export const SYSTIMER_TESTS: StaticArray<string> = ["systimer.hardclock", "systimer.oneshot", "systimer.del", "systimer.critical", "lwkt.schedulerclock"];
+
+/* systimer_selftest: runs SYSTIMER_TESTS[i]. */
+export function systimer_selftest(i: i32): string | null {
+  switch (i) {
+    case 0: return systimer_test_hardclock();
+    case 1: return systimer_test_oneshot();
+    case 2: return systimer_test_del();
+    case 3: return systimer_test_critical();
+    default: return systimer_test_roundrobin();
+  }
 }

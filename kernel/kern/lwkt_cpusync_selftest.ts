@@ -66,7 +66,7 @@ function quiesce_master(mask: u64): string | null {
  * counters stand still and has cs_func run nowhere? After deinterlock, has
  * it run exactly once on each CPU, the master included?
  */
-export function cpusync_test_quiesce(): string | null {
+function cpusync_test_quiesce(): string | null {
   const me = cpu_id();
   const mask = smp_active_mask();
   let why: string | null = null;
@@ -113,7 +113,7 @@ function concurrent_note(master: u32): void {
  * (lwkt_cpusync_simple)? Masters park each other; none may wait on another
  * for ever, and each CPU runs each master's cs_func once.
  */
-export function cpusync_test_concurrent(): string | null {
+function cpusync_test_concurrent(): string | null {
   const mask = smp_active_mask();
   concurrent_runs = 0;
   concurrent_masters = 0;
@@ -122,4 +122,15 @@ export function cpusync_test_concurrent(): string | null {
   selftest_barrier();
   if (concurrent_runs != cpus() || concurrent_masters != mask) return "a master's cs_func did not run here exactly once";
   return null;
+}
+
+/** This file's tests, in the order they run (kern/selftest.ts). */
+export const CPUSYNC_TESTS: StaticArray<string> = ["cpusync.quiesce", "cpusync.concurrent"];
+
+/* cpusync_selftest: runs CPUSYNC_TESTS[i]. */
+export function cpusync_selftest(i: i32): string | null {
+  switch (i) {
+    case 0: return cpusync_test_quiesce();
+    default: return cpusync_test_concurrent();
+  }
 }

@@ -72,7 +72,7 @@ function storm_recv(seq: u32, source: u32, frame: u32): void {
  * for ever). Does everything arrive, once, in each pair's order (sequence
  * numbers), with every entry finished?
  */
-export function ipiq_test_storm(): string | null {
+function ipiq_test_storm(): string | null {
   const me = cpu_id();
   const mask = smp_active_mask();
   if (storm_next == 0) storm_next = bootalloc(<usize>MAXCPU * 4, 4);
@@ -115,7 +115,7 @@ function crit_note(arg1: u32, arg2: u32, frame: u32): void {
  * is taken (RQF_IPIQ) but runs only at the outermost crit_exit. And a send
  * to oneself, critical section or not, is a call that runs at once.
  */
-export function ipiq_test_critical(): string | null {
+function ipiq_test_critical(): string | null {
   const gd = mycpu();
   crit_runs = 0;
   atomic.store<u32>(sent_flags + <usize>cpu_id() * 4, 0);
@@ -155,7 +155,7 @@ function passive_note(arg1: u32, arg2: u32, frame: u32): void {
  * target polls its queues, and run then? The target waits in a critical
  * section, so only its own poll can run anything.
  */
-export function ipiq_test_passive(): string | null {
+function ipiq_test_passive(): string | null {
   const me = cpu_id();
   const to = partner();
   passive_runs = 0;
@@ -200,7 +200,7 @@ function nowait_note(seq: u32, arg2: u32, frame: u32): void {
  * (MAXCPUFIFO * 2 / 3 entries), then ENOENT without spinning; and what was
  * accepted all runs, in order, once the target leaves its critical section.
  */
-export function ipiq_test_nowait(): string | null {
+function ipiq_test_nowait(): string | null {
   const me = cpu_id();
   const to = partner();
   nowait_runs = 0;
@@ -248,7 +248,7 @@ function mask_note(source: u32, arg2: u32, frame: u32): void {
  * included (a call), and does lwkt_wait_ipiq on lwkt_seq_ipiq return only
  * once each target's handler has returned?
  */
-export function ipiq_test_mask(): string | null {
+function ipiq_test_mask(): string | null {
   const me = cpu_id();
   const mask = smp_active_mask();
   mask_runs = 0;
@@ -298,7 +298,7 @@ function remote_sleeper(arg: u32): void {
  * thread tests and blocks inside a critical section: an IPI that comes
  * meanwhile waits for its switch, and no wake-up is lost.
  */
-export function ipiq_test_remote_schedule(): string | null {
+function ipiq_test_remote_schedule(): string | null {
   const me = cpu_id();
   const boot = curthread();
   lwkt_setpri(boot, TDPRI_KERN_USER);
@@ -339,7 +339,7 @@ function desched_note(arg: u32): void {
  * has done it. Is it off the run queue, so that it does not run when the
  * boot thread steps down, and does lwkt_schedule bring it back?
  */
-export function ipiq_test_remote_deschedule(): string | null {
+function ipiq_test_remote_deschedule(): string | null {
   const me = cpu_id();
   const boot = curthread();
   lwkt_setpri(boot, TDPRI_KERN_USER);
@@ -359,4 +359,20 @@ export function ipiq_test_remote_deschedule(): string | null {
   lwkt_schedule(queued);
   if (desched_runs != 1) return "lwkt_schedule did not bring it back";
   return null;
+}
+
+/** This file's tests, in the order they run (kern/selftest.ts). */
+export const IPIQ_TESTS: StaticArray<string> = ["ipiq.storm", "ipiq.critical", "ipiq.passive", "ipiq.nowait", "ipiq.mask", "lwkt.schedule_remote", "lwkt.deschedule_remote"];
+
+/* ipiq_selftest: runs IPIQ_TESTS[i]. */
+export function ipiq_selftest(i: i32): string | null {
+  switch (i) {
+    case 0: return ipiq_test_storm();
+    case 1: return ipiq_test_critical();
+    case 2: return ipiq_test_passive();
+    case 3: return ipiq_test_nowait();
+    case 4: return ipiq_test_mask();
+    case 5: return ipiq_test_remote_schedule();
+    default: return ipiq_test_remote_deschedule();
+  }
 }

@@ -29,7 +29,7 @@ function allq_count(): i32 {
  * runs first, equal ones in the order they were scheduled, and one below the
  * caller waits until the caller steps down (lwkt_setpri + lwkt_yield).
  */
-export function lwkt_test_priority(): string | null {
+function lwkt_test_priority(): string | null {
   selftest_tick_align();
   const me = curthread();
   lwkt_setpri(me, TDPRI_KERN_USER);
@@ -56,7 +56,7 @@ function rr_worker(id: u32): void {
 }
 
 /* Do three threads of one priority that yield take turns, in the order they were made? */
-export function lwkt_test_roundrobin(): string | null {
+function lwkt_test_roundrobin(): string | null {
   selftest_tick_align();
   lwkt_setpri(curthread(), TDPRI_KERN_USER);
   crit_enter();
@@ -85,7 +85,7 @@ function yield_high(arg: u32): void {
  * equal one, once; to a higher one scheduled inside the caller's critical
  * section, since yielding is a voluntary switch.
  */
-export function lwkt_test_yield(): string | null {
+function lwkt_test_yield(): string | null {
   selftest_tick_align();
   const me = curthread();
   lwkt_setpri(me, TDPRI_KERN_USER);
@@ -120,7 +120,7 @@ function block_worker(arg: u32): void {
  * it is scheduled, and run at once then? And does a queued thread that is
  * descheduled before it ran wait for lwkt_schedule?
  */
-export function lwkt_test_deschedule(): string | null {
+function lwkt_test_deschedule(): string | null {
   selftest_tick_align();
   lwkt_setpri(curthread(), TDPRI_KERN_USER);
   const blocked = lwkt_create(block_worker, 0, TDPRI_KERN_DAEMON);
@@ -145,7 +145,7 @@ export function lwkt_test_deschedule(): string | null {
  * critical sections; nothing runs before the outermost crit_exit, then 14
  * runs before 12.
  */
-export function lwkt_test_critical(): string | null {
+function lwkt_test_critical(): string | null {
   selftest_tick_align();
   const me = curthread();
   lwkt_setpri(me, TDPRI_KERN_USER);
@@ -177,7 +177,7 @@ function oncpu_worker(cpu: u32): void {
  * Do threads stay on the CPU that made them, while every CPU switches its
  * own threads at the same time? And does this CPU's gd_tdallq hold only its own?
  */
-export function lwkt_test_oncpu(): string | null {
+function lwkt_test_oncpu(): string | null {
   lwkt_setpri(curthread(), TDPRI_KERN_USER);
   oncpu_strays = 0;
   crit_enter();
@@ -208,7 +208,7 @@ function exit_return(arg: u32): void {
  * Does a thread end both ways, by lwkt_exit and by returning, leave the run
  * queue and gd_tdallq, and leave its thread and stack to the next lwkt_create?
  */
-export function lwkt_test_exit(): string | null {
+function lwkt_test_exit(): string | null {
   selftest_tick_align();
   lwkt_setpri(curthread(), TDPRI_KERN_USER);
   const live = allq_count();
@@ -222,4 +222,20 @@ export function lwkt_test_exit(): string | null {
   if (next !== returned) return "the last exited thread was not reused";
   if (allq_count() != live) return "gd_tdallq did not come back to its size";
   return null;
+}
+
+/** This file's tests, in the order they run (kern/selftest.ts). */
+export const LWKT_TESTS: StaticArray<string> = ["lwkt.priority", "lwkt.roundrobin", "lwkt.yield", "lwkt.deschedule", "lwkt.critical", "lwkt.oncpu", "lwkt.exit"];
+
+/* lwkt_selftest: runs LWKT_TESTS[i]. */
+export function lwkt_selftest(i: i32): string | null {
+  switch (i) {
+    case 0: return lwkt_test_priority();
+    case 1: return lwkt_test_roundrobin();
+    case 2: return lwkt_test_yield();
+    case 3: return lwkt_test_deschedule();
+    case 4: return lwkt_test_critical();
+    case 5: return lwkt_test_oncpu();
+    default: return lwkt_test_exit();
+  }
 }

@@ -21,61 +21,44 @@
 import { cli, cpu_id, pause, sti, sti_hlt } from "../hw";
 import { lock, putc, putDec, puts, unlock } from "../console";
 import { bootalloc } from "./kern_bootalloc";
+import { panic } from "./kern_shutdown";
 import { TDPRI_KERN_DAEMON, curthread, globaldata, lwkt_setpri, mycpu } from "./lwkt_thread";
 import { smp_active_mask } from "./lwkt_ipiq";
-import {
-  lwkt_test_critical, lwkt_test_deschedule, lwkt_test_exit, lwkt_test_oncpu, lwkt_test_priority,
-  lwkt_test_roundrobin, lwkt_test_yield,
-} from "./lwkt_selftest";
-import {
-  ipiq_test_critical, ipiq_test_mask, ipiq_test_nowait, ipiq_test_passive, ipiq_test_remote_deschedule,
-  ipiq_test_remote_schedule, ipiq_test_storm,
-} from "./lwkt_ipiq_selftest";
-import { cpusync_test_concurrent, cpusync_test_quiesce } from "./lwkt_cpusync_selftest";
-import {
-  systimer_test_critical, systimer_test_del, systimer_test_hardclock, systimer_test_oneshot, systimer_test_roundrobin,
-} from "./kern_systimer_selftest";
-import { tsleep_test_remote, tsleep_test_timeout, tsleep_test_wakeup } from "./kern_synch_selftest";
+import { LWKT_TESTS, lwkt_selftest } from "./lwkt_selftest";
+import { IPIQ_TESTS, ipiq_selftest } from "./lwkt_ipiq_selftest";
+import { CPUSYNC_TESTS, cpusync_selftest } from "./lwkt_cpusync_selftest";
+import { SYSTIMER_TESTS, systimer_selftest } from "./kern_systimer_selftest";
+import { TSLEEP_TESTS, tsleep_selftest } from "./kern_synch_selftest";
 
-const SELFTEST_NAMES: StaticArray<string> = [
-  "lwkt.priority", "lwkt.roundrobin", "lwkt.yield", "lwkt.deschedule", "lwkt.critical", "lwkt.oncpu", "lwkt.exit",
-  "ipiq.storm", "ipiq.critical", "ipiq.passive", "ipiq.nowait", "ipiq.mask",
-  "lwkt.schedule_remote", "lwkt.deschedule_remote", "cpusync.quiesce", "cpusync.concurrent",
-  "systimer.hardclock", "systimer.oneshot", "systimer.del", "systimer.critical", "lwkt.schedulerclock",
-  "tsleep.timeout", "tsleep.wakeup", "tsleep.remote",
-];
+// The tests come in groups, one per *_selftest.ts file, each exporting its
+// names and a function that runs its i-th test; they run in this order.
+const GROUPS: i32 = 5;
 
-function selftest_call(i: i32): string | null {
-  switch (i) {
-    case 0: return lwkt_test_priority();
-    case 1: return lwkt_test_roundrobin();
-    case 2: return lwkt_test_yield();
-    case 3: return lwkt_test_deschedule();
-    case 4: return lwkt_test_critical();
-    case 5: return lwkt_test_oncpu();
-    case 6: return lwkt_test_exit();
-    case 7: return ipiq_test_storm();
-    case 8: return ipiq_test_critical();
-    case 9: return ipiq_test_passive();
-    case 10: return ipiq_test_nowait();
-    case 11: return ipiq_test_mask();
-    case 12: return ipiq_test_remote_schedule();
-    case 13: return ipiq_test_remote_deschedule();
-    case 14: return cpusync_test_quiesce();
-    case 15: return cpusync_test_concurrent();
-    case 16: return systimer_test_hardclock();
-    case 17: return systimer_test_oneshot();
-    case 18: return systimer_test_del();
-    case 19: return systimer_test_critical();
-    case 20: return systimer_test_roundrobin();
-    case 21: return tsleep_test_timeout();
-    case 22: return tsleep_test_wakeup();
-    default: return tsleep_test_remote();
+function group_names(g: i32): StaticArray<string> {
+  switch (g) {
+    case 0: return LWKT_TESTS;
+    case 1: return IPIQ_TESTS;
+    case 2: return CPUSYNC_TESTS;
+    case 3: return SYSTIMER_TESTS;
+    default: return TSLEEP_TESTS;
   }
 }
 
+function group_call(g: i32, i: i32): string | null {
+  switch (g) {
+    case 0: return lwkt_selftest(i);
+    case 1: return ipiq_selftest(i);
+    case 2: return cpusync_selftest(i);
+    case 3: return systimer_selftest(i);
+    default: return tsleep_selftest(i);
+  }
+}
+
+/** Room in selftest_mask for the tests of all groups together. */
+const MAX_TESTS: i32 = 128;
+
 // Shared by every CPU (atomics): written by the BSP before the APs start, except the last three.
-const selftest_mask: usize = memory.data(4); // bit i: run SELFTEST_NAMES[i]
+const selftest_mask: usize = memory.data(MAX_TESTS / 8); // bit n: run the n-th test, counting through the groups
 const selftest_unknown: usize = memory.data(4); // the command line named no such test
 const selftest_go: usize = memory.data(4); // every CPU is up: start
 const selftest_turn: usize = memory.data(4); // the CPU whose lines go out now
@@ -157,25 +140,46 @@ export function selftest_tick_align(): void {
   sti();
 }
 
-function cmdline_at(p: usize, s: string): bool {
-  for (let i = 0; i < s.length; i++) if (load<u8>(p + <usize>i) != <u8>s.charCodeAt(i)) return false;
+/* Whether the bytes at p begin with the first `len` characters of s. */
+function cmdline_at(p: usize, s: string, len: i32 = s.length): bool {
+  for (let i = 0; i < len; i++) if (load<u8>(p + <usize>i) != <u8>s.charCodeAt(i)) return false;
   return true;
 }
 
-/* The name [p, end) of SELFTEST_NAMES, -1 for none, -2 for "all". */
-function selftest_lookup(p: usize, end: usize): i32 {
-  if (end - p == 3 && cmdline_at(p, "all")) return -2;
-  for (let i = 0; i < SELFTEST_NAMES.length; i++) {
-    const name = SELFTEST_NAMES[i];
-    if (<usize>name.length == end - p && cmdline_at(p, name)) return i;
+/*
+ * selftest_select: marks in selftest_mask the tests the word [p, end) names:
+ * "all", a test's name, or a prefix ending a name's first part ("ipiq" for
+ * ipiq.*). Returns how many it marked.
+ */
+function selftest_select(p: usize, end: usize): i32 {
+  const len = <i32>(end - p);
+  const all = len == 3 && cmdline_at(p, "all");
+  let n = 0;
+  let marked = 0;
+  for (let g = 0; g < GROUPS; g++) {
+    const names = group_names(g);
+    for (let i = 0; i < names.length; i++, n++) {
+      if (n >= MAX_TESTS) panic("selftest: more tests than MAX_TESTS");
+      const name = names[i];
+      const match = all || (name.length >= len && cmdline_at(p, name, len) &&
+        (name.length == len || name.charCodeAt(len) == 0x2e));
+      if (!match) continue;
+      const word = selftest_mask + <usize>(n >> 5 << 2);
+      atomic.store<u32>(word, atomic.load<u32>(word) | 1 << (n & 31));
+      marked++;
+    }
   }
-  return -1;
+  return marked;
+}
+
+function selftest_marked(n: i32): bool {
+  return (atomic.load<u32>(selftest_mask + <usize>(n >> 5 << 2)) & 1 << (n & 31)) != 0;
 }
 
 /*
- * selftest_parse: finds `selftest=NAME` in the multiboot command line (mbInfo
- * 0: none) and says whether there was one; an unknown NAME is reported here
- * and fails the run.
+ * selftest_parse: finds `selftest=NAME[,NAME…]` in the multiboot command line
+ * (mbInfo 0: none) and says whether there was one; a NAME that matches no
+ * test is reported here and fails the run.
  * Context: the BSP, before it starts the APs.
  */
 export function selftest_parse(mbInfo: usize): bool {
@@ -186,14 +190,14 @@ export function selftest_parse(mbInfo: usize): bool {
     const start = p;
     while (load<u8>(p) != 0 && load<u8>(p) != 0x20) p++;
     if (p - start < 9 || !cmdline_at(start, "selftest=")) continue;
-    const i = selftest_lookup(start + 9, p);
-    if (i == -2) atomic.store<u32>(selftest_mask, (1 << SELFTEST_NAMES.length) - 1);
-    else if (i >= 0) atomic.store<u32>(selftest_mask, 1 << i);
-    else {
+    for (let word = start + 9; word < p; word++) {
+      const wordStart = word;
+      while (word < p && load<u8>(word) != 0x2c) word++;
+      if (selftest_select(wordStart, word) > 0) continue;
       atomic.store<u32>(selftest_unknown, 1);
       lock();
       puts("selftest: no test named ");
-      for (let c = start + 9; c < p; c++) putc(load<u8>(c));
+      for (let c = wordStart; c < word; c++) putc(load<u8>(c));
       puts("\n");
       unlock();
     }
@@ -207,7 +211,8 @@ export function selftest_parse(mbInfo: usize): bool {
  * Context: any CPU, after selftest_parse.
  */
 export function selftest_wanted(): bool {
-  return atomic.load<u32>(selftest_mask) != 0;
+  for (let n = 0; n < MAX_TESTS; n += 32) if (atomic.load<u32>(selftest_mask + <usize>(n >> 3)) != 0) return true;
+  return false;
 }
 
 /*
@@ -221,24 +226,27 @@ export function selftest_run(): void {
   trace_buf = bootalloc(TRACE_BYTES, 16);
   while (atomic.load<u32>(selftest_go) == 0) pause();
   const me = curthread();
-  const mask = atomic.load<u32>(selftest_mask);
-  for (let i = 0; i < SELFTEST_NAMES.length; i++) {
-    if ((mask & (1 << i)) == 0) continue;
-    trace_len = 0;
-    let why = selftest_call(i);
-    if (why === null && me.td_critcount != 0) why = "left a critical section open";
-    if (why === null && curthread() !== me) why = "did not come back to the boot thread";
-    lwkt_setpri(me, TDPRI_KERN_DAEMON);
-    out("cpu "); outDec(cpu); out(": selftest "); out(SELFTEST_NAMES[i]);
-    if (why === null) {
-      out(" ok\n");
-      continue;
+  let n = 0;
+  for (let g = 0; g < GROUPS; g++) {
+    const names = group_names(g);
+    for (let i = 0; i < names.length; i++, n++) {
+      if (!selftest_marked(n)) continue;
+      trace_len = 0;
+      let why = group_call(g, i);
+      if (why === null && me.td_critcount != 0) why = "left a critical section open";
+      if (why === null && curthread() !== me) why = "did not come back to the boot thread";
+      lwkt_setpri(me, TDPRI_KERN_DAEMON);
+      out("cpu "); outDec(cpu); out(": selftest "); out(names[i]);
+      if (why === null) {
+        out(" ok\n");
+        continue;
+      }
+      atomic.add<u32>(selftest_failed, 1);
+      out(" FAIL "); out(why!); out(" (trace:");
+      if (trace_len > 0) out(" ");
+      for (let j: usize = 0; j < trace_len && out_len < OUT_BYTES; j++) store<u8>(out_buf + out_len++, load<u8>(trace_buf + j));
+      out(")\n");
     }
-    atomic.add<u32>(selftest_failed, 1);
-    out(" FAIL "); out(why!); out(" (trace:");
-    if (trace_len > 0) out(" ");
-    for (let j: usize = 0; j < trace_len && out_len < OUT_BYTES; j++) store<u8>(out_buf + out_len++, load<u8>(trace_buf + j));
-    out(")\n");
   }
   while (atomic.load<u32>(selftest_turn) != cpu) pause();
   lock();
@@ -259,7 +267,8 @@ export function selftest_main(cpus: u32): bool {
   selftest_run();
   while (atomic.load<u32>(selftest_turn) != cpus) pause();
   const failed = atomic.load<u32>(selftest_failed);
-  const tests = popcnt<u32>(atomic.load<u32>(selftest_mask));
+  let tests: u32 = 0;
+  for (let n = 0; n < MAX_TESTS; n += 32) tests += popcnt<u32>(atomic.load<u32>(selftest_mask + <usize>(n >> 3)));
   lock();
   puts("selftest: "); putDec(tests); puts(tests == 1 ? " test on " : " tests on ");
   putDec(cpus); puts(cpus == 1 ? " cpu: " : " cpus: ");
