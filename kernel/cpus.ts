@@ -1,4 +1,6 @@
-// Which CPUs the machine has: the local APIC IDs of the enabled processors.
+// Which CPUs the machine has: the local APIC IDs of the enabled processors;
+// and, from the same table, where the IOAPIC is and which of its pins each
+// ISA IRQ reaches (arch/x86_64/ioapic.ts programs it).
 //
 // The ACPI MADT comes first: QEMU's SeaBIOS lists every CPU there, but its
 // MP table has one entry per package, so `-smp 4` (four cores in one socket)
@@ -14,6 +16,13 @@ export const MAX_APIC_IDS: i32 = 256;
 export const apicIds: usize = memory.data(MAX_APIC_IDS);
 export let cpuCount: i32 = 0;
 export let cpuSource: string = "";
+/** The (first) IOAPIC's registers, 0 if the table lists none; the IOAPIC pin of ISA IRQ n, identity unless overridden. */
+export let ioapicAddress: u32 = 0;
+export const isaIrqPin: usize = memory.data(16);
+
+function isaIdentity(): void {
+  for (let irq: usize = 0; irq < 16; irq++) store<u8>(isaIrqPin + irq, <u8>irq);
+}
 
 function sum(at: usize, n: usize): u32 {
   let s: u32 = 0;
@@ -64,7 +73,11 @@ function fromMadt(mbInfo: usize): bool {
     for (let e = t + 44; e + 2 <= tEnd; ) {
       const len = <usize>load<u8>(e, 1);
       if (len < 2) break;
-      if (load<u8>(e) == 0 && (load<u32>(e, 4) & 1) != 0) add(load<u8>(e, 3));
+      const type = load<u8>(e);
+      if (type == 0 && (load<u32>(e, 4) & 1) != 0) add(load<u8>(e, 3));
+      if (type == 1 && ioapicAddress == 0) ioapicAddress = load<u32>(e, 4);
+      // An interrupt source override: ISA (bus 0) IRQ source reaches global system interrupt GSI (pin, with one IOAPIC).
+      if (type == 2 && load<u8>(e, 2) == 0 && load<u8>(e, 3) < 16) store<u8>(isaIrqPin + <usize>load<u8>(e, 3), <u8>load<u32>(e, 4));
       e += len;
     }
     cpuSource = "the ACPI MADT";
@@ -82,9 +95,16 @@ function fromMpTable(mbInfo: usize): bool {
   const ct: usize = load<u32>(fp, 4);
   if (ct == 0 || load<u32>(ct) != 0x504d4350 || sum(ct, load<u16>(ct, 4)) != 0) return false; // "PCMP"
   let e = ct + 44;
+  let isaBus: i32 = -1;
   for (let n = load<u16>(ct, 34); n > 0; n--) {
     const type = load<u8>(e);
     if (type == 0 && (load<u8>(e, 3) & 1) != 0) add(load<u8>(e, 1));
+    if (type == 1 && load<u32>(e, 2) == 0x20415349) isaBus = load<u8>(e, 1); // "ISA "
+    if (type == 2 && (load<u8>(e, 3) & 1) != 0 && ioapicAddress == 0) ioapicAddress = load<u32>(e, 4);
+    // An I/O interrupt entry of type INT from an ISA IRQ (the bus entries come first, MP spec §4.3).
+    if (type == 3 && load<u8>(e, 1) == 0 && <i32>load<u8>(e, 4) == isaBus && load<u8>(e, 5) < 16) {
+      store<u8>(isaIrqPin + <usize>load<u8>(e, 5), load<u8>(e, 7));
+    }
     e += type == 0 ? 20 : 8;
   }
   cpuSource = "the MP table";
@@ -94,10 +114,15 @@ function fromMpTable(mbInfo: usize): bool {
 /** Fills apicIds/cpuCount; with neither table, the BSP alone. */
 export function findCpus(mbInfo: usize, bspApicId: u32): void {
   cpuCount = 0;
+  isaIdentity();
   if (fromMadt(mbInfo)) return;
   cpuCount = 0;
+  ioapicAddress = 0;
+  isaIdentity();
   if (fromMpTable(mbInfo)) return;
   cpuCount = 0;
+  ioapicAddress = 0;
+  isaIdentity();
   add(bspApicId);
   cpuSource = "no firmware table";
 }

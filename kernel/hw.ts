@@ -61,6 +61,9 @@
 /** RFLAGS, e.g. to assert that interrupts are off (bit 9, IF). */
 // @ts-ignore: decorator
 @external("hw", "read_rflags") export declare function read_rflags(): u64;
+/** The calling function's frame pointer (rbp): [rbp] is its caller's rbp, [rbp+8] its return address. */
+// @ts-ignore: decorator
+@external("hw", "frame_address") export declare function frame_address(): u64;
 /** A breakpoint: ktrap sees vector 3, and execution goes on after it when ktrap returns. */
 // @ts-ignore: decorator
 @external("hw", "int3") export declare function int3(): void;

@@ -16,7 +16,11 @@ import { EXIT_ABORT, EXIT_AP_FAILED, EXIT_OK, EXIT_SELFTEST_FAILED, shutdown } f
 import { lwkt_gdinit } from "./kern/lwkt_thread";
 import { lwkt_ipiq_gdinit, lwkt_ipiq_online } from "./kern/lwkt_ipiq";
 import { systimer_calibrate, systimer_gdinit } from "./kern/kern_systimer";
-import { selftest_main, selftest_parse, selftest_run, selftest_wanted } from "./kern/selftest";
+import { db_sym_init } from "./ddb/db_sym";
+import { selftest_main, selftest_parse, selftest_run, selftest_serve, selftest_wanted } from "./kern/selftest";
+import { ioapic_init, ioapic_route_isa } from "./arch/x86_64/ioapic";
+import { IRQ_COM1, sio_enable } from "./dev/sio";
+import { db_monitor } from "./ddb/db_monitor";
 
 const MULTIBOOT_MAGIC: u32 = 0x2badb002;
 
@@ -36,6 +40,7 @@ function cpu_init(): void {
 }
 
 export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
+  db_sym_init(boot);
   const self = gs_load32(PERCPU_APIC_ID);
   lock();
   puts("damselfly: AssemblyScript kernel, compiled by wasm2x64\n");
@@ -79,7 +84,21 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   putDec(online); puts(" of "); putDec(cpuCount); puts(" cpus online\n");
   unlock();
   if (failed) shutdown(EXIT_AP_FAILED);
-  shutdown(!selftests || selftest_main(online) ? EXIT_OK : EXIT_SELFTEST_FAILED);
+  if (selftests) shutdown(selftest_main(online) ? EXIT_OK : EXIT_SELFTEST_FAILED);
+  monitor_start(online);
+}
+
+/* COM1's receiver interrupt to the BSP through the IOAPIC, then the monitor, forever. */
+function monitor_start(online: u32): void {
+  if (!ioapic_init()) {
+    lock();
+    puts("no IOAPIC in the firmware tables: no monitor\n");
+    unlock();
+    shutdown(EXIT_OK);
+  }
+  ioapic_route_isa(IRQ_COM1, gs_load32(PERCPU_APIC_ID));
+  sio_enable();
+  db_monitor(online);
 }
 
 export function apmain(cpu: u32): void {
@@ -89,6 +108,7 @@ export function apmain(cpu: u32): void {
   cpu_init();
   atomic.add<u32>(apsOnline, 1);
   if (selftest_wanted()) selftest_run();
+  else selftest_serve();
 }
 
 // asc --use abort=main/abort (ts2elf's default for the kernel): failed

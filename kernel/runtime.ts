@@ -25,3 +25,9 @@ export const BOOT_TRAMPOLINE: usize = 8;
 export const BOOT_MAX_CPUS: usize = 12;
 /** CPUs that have entered the runtime, the BSP included. */
 export const BOOT_CPUS_ENTERED: usize = 16;
+/** The compiler's name tables (u32 addresses): the function count's u64, the names (a C string pointer per function index), the {start, index} u64 pairs in address order and their end, and the end of the code. */
+export const BOOT_FN_COUNT: usize = 28;
+export const BOOT_FN_NAMES: usize = 32;
+export const BOOT_FN_ADDRS: usize = 36;
+export const BOOT_FN_ADDRS_END: usize = 40;
+export const BOOT_CODE_END: usize = 44;

@@ -75,6 +75,16 @@ function sendIpi(apicId: u32, icr: u32): void {
   while ((load<u32>(base + LAPIC_ICR_LOW) & ICR_PENDING) != 0) pause();
 }
 
+const ICR_NMI_ALL_BUT_SELF: u32 = 0xc4400; // destination shorthand "all excluding self", NMI, assert (SDM Vol.3A §10.6.1)
+
+/**
+ * An NMI to every other CPU: it stops even those running with interrupts
+ * off. Context: interrupts off (a panic).
+ */
+export function lapicNmiOthers(): void {
+  sendIpi(0, ICR_NMI_ALL_BUT_SELF);
+}
+
 /**
  * INIT, 10 ms, SIPI, 200 us, SIPI. A CPU that has already left the
  * wait-for-SIPI state ignores the second SIPI.

@@ -18,8 +18,10 @@ let dir = '';
 beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernel-boot-')); });
 afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
-async function boot(elf: string, cpus: number): Promise<{ out: string; status: number | null }> {
+/** Boots elf; `input`, if any, is typed on COM1 from the start. */
+async function boot(elf: string, cpus: number, input?: string): Promise<{ out: string; status: number | null }> {
   const s = new Session({ kernel: { name: path.basename(elf), bytes: fs.readFileSync(elf) }, cpus, seed: 1n, noReboot: true });
+  if (input) s.serial.send(input);
   const stop = await s.runToExit({ virtualTimeout: 20e9 });
   return { out: s.serial.output, status: stop.kind === 'exit' ? stop.status : null };
 }
@@ -38,12 +40,12 @@ describe('kernel/main.ts', () => {
   });
 
   for (const cpus of [1, 4]) {
-    it(`boots with -smp ${cpus}: every CPU prints its banner, then the BSP exits with status 1`, async () => {
-      const { out, status } = await boot(elf(), cpus);
+    it(`boots with -smp ${cpus}: every CPU prints its banner, the BSP starts the monitor, and its halt exits with status 1`, async () => {
+      const { out, status } = await boot(elf(), cpus, 'halt\r');
       expect(out).toContain('cpu 0: apic id 0, bsp\n');
       expect(out).toContain(`cpus: ${cpus} in the MP table\n`);
       for (let i = 1; i < cpus; i++) expect(out).toContain(`cpu ${i}: apic id ${i}, online\n`);
-      expect(out).toMatch(new RegExp(`^${cpus} of ${cpus} cpus online$`, 'm'));
+      expect(out).toMatch(new RegExp(`^${cpus} of ${cpus} cpus online\ndamselfly monitor: ${cpus} cpus running; type help\ndb> halt\nhalting\n$`, 'm'));
       expect(status).toBe(1);
     });
   }

@@ -40,8 +40,9 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
-async function boot(cpus: number, seed: bigint, append?: string): Promise<{ out: string; status: number | null; instructions: number[] }> {
+async function boot(cpus: number, seed: bigint, append?: string, input?: string): Promise<{ out: string; status: number | null; instructions: number[] }> {
   const s = new Session({ kernel: { name: 'kernel.elf', bytes: fs.readFileSync(elf()) }, cpus, seed, append, noReboot: true });
+  if (input) s.serial.send(input);
   const stop = await s.runToExit({ virtualTimeout: 20e9 });
   return { out: s.serial.output, status: stop.kind === 'exit' ? stop.status : null, instructions: s.cpus().map((c) => c.instructions) };
 }
@@ -94,10 +95,10 @@ describe('choosing tests', () => {
     expect(status).toBe(STATUS_SELFTEST_FAILED);
   });
 
-  it('without selftest= the kernel only brings the CPUs up', async () => {
-    const { out, status } = await boot(2, 1n);
+  it('without selftest= the kernel brings the CPUs up and starts the monitor (test/kernel-monitor.test.ts), running none', async () => {
+    const { out, status } = await boot(2, 1n, undefined, 'halt\r');
     expect(out).not.toContain('selftest');
-    expect(out).toMatch(/^2 of 2 cpus online$/m);
+    expect(out).toMatch(/^2 of 2 cpus online\ndamselfly monitor: 2 cpus running; type help\ndb> halt\nhalting\n$/m);
     expect(status).toBe(STATUS_OK);
   });
 });

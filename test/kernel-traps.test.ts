@@ -136,8 +136,11 @@ describe("the kernel's ktrap on an unexpected vector", () => {
 import { int3 } from "${k}/hw";
 import { puts } from "${k}/console";
 import { lwkt_gdinit } from "${k}/kern/lwkt_thread";
+import { db_sym_init } from "${k}/ddb/db_sym";
+import { panic } from "${k}/kern/kern_shutdown";
 export { ktrap } from "${k}/arch/x86_64/trap";
 export function kmain(magic: u32, info: u32, boot: u32): void {
+  db_sym_init(boot);
   lwkt_gdinit();
 ${body}
 }
@@ -149,17 +152,62 @@ function abort(message: string | null, fileName: string | null, line: u32, colum
     return out.replace(/rip 0x([0-9a-f]{16})/g, (_, hex: string) => `rip in ${symbolAt(bytes, parseInt(hex, 16))}`);
   };
 
-  it('an int3 panics with vector 3 (#BP), its error code and the rip in the function that ran it', async () => {
+  /**
+   * The report after a panic's first line: the registers, then a backtrace whose every
+   * frame names the function the ELF's symbol table puts around its address, at the
+   * right offset. Returns the frames' function names, newest first.
+   */
+  const report = (out: string, elf: string, after: string): string[] => {
+    const bytes = fs.readFileSync(elf);
+    const lines = out.slice(out.indexOf(after) + after.length).split('\n');
+    const hex = '0x[0-9a-f]{16}';
+    expect(lines.slice(0, 6).join('\n')).toMatch(new RegExp([
+      `^rax ${hex} rbx ${hex} rcx ${hex} rdx ${hex}`, `rsi ${hex} rdi ${hex} rbp ${hex} rsp ${hex}`,
+      ` r8 ${hex}  r9 ${hex} r10 ${hex} r11 ${hex}`, `r12 ${hex} r13 ${hex} r14 ${hex} r15 ${hex}`,
+      `rip ${hex} rflags ${hex} cs 0x0008 ss 0x0010`, 'backtrace:$'].join('\n')));
+    // The outermost frame returns into the runtime, which called kmain.
+    expect(lines.at(-2)).toMatch(new RegExp(`^ {2}#\\d+ ${hex} \\(runtime\\)$`));
+    const frames = lines.slice(6, -2).map((l) => /^ {2}#(\d+) 0x([0-9a-f]{16}) (\S+)\+0x([0-9a-f]+)$/.exec(l));
+    expect(frames.every((f, i) => f !== null && Number(f[1]) === i), lines.join('\n')).toBe(true);
+    for (const f of frames) {
+      const addr = parseInt(f![2], 16);
+      expect(f![3]).toBe(symbolAt(bytes, addr));
+      expect(symbolAt(bytes, addr - parseInt(f![4], 16))).toBe(f![3]);
+      expect(symbolAt(bytes, addr - parseInt(f![4], 16) - 1)).not.toBe(f![3]);
+    }
+    expect(lines.at(-1)).toBe('');
+    return frames.map((f) => f![3]);
+  };
+
+  it('an int3 panics with vector 3 (#BP), its error code, the rip in the function that ran it, the registers and a backtrace', async () => {
     const elf = await kernel('breakpoint', '  puts("int3\\n");\n  int3();');
     const { out, status } = await boot(elf, 1);
-    expect(named(out, elf)).toBe('int3\npanic: cpu 0: unexpected trap: vector 3 (#BP), error code 0x0000, rip in breakpoint/kmain\n');
+    const first = 'int3\npanic: cpu 0: unexpected trap: vector 3 (#BP), error code 0x0000, rip in breakpoint/kmain\n';
+    expect(named(out, elf).startsWith(first)).toBe(true);
+    expect(report(out, elf, out.split('\n')[1] + '\n')).toEqual(['breakpoint/kmain']);
     expect(status).toBe(STATUS_PANIC);
   }, 120_000);
 
   it('what if the kernel dereferences null? A page-fault panic with the error code, the rip and cr2 0', async () => {
     const elf = await kernel('nullread', '  puts(load<u32>(magic - 0x2badb002) == 0 ? "zero\\n" : "not zero\\n");');
     const { out, status } = await boot(elf, 1);
-    expect(named(out, elf)).toBe('panic: cpu 0: unexpected trap: vector 14 (#PF), error code 0x0000, rip in nullread/kmain, cr2 0x0000000000000000\n');
+    const first = 'panic: cpu 0: unexpected trap: vector 14 (#PF), error code 0x0000, rip in nullread/kmain, cr2 0x0000000000000000\n';
+    expect(named(out, elf).startsWith(first)).toBe(true);
+    expect(report(out, elf, out.split('\n')[0] + '\n')).toEqual(['nullread/kmain']);
+    expect(status).toBe(STATUS_PANIC);
+  }, 120_000);
+
+  it('panic() reports its message, the registers where it was called and the chain of callers, symbolised', async () => {
+    const elf = await kernel('deep', `  deep(3);
+}
+function deep(n: u32): void {
+  if (n == 0) panic("it broke");
+  else deep(n - 1);
+  puts("back\\n");`);
+    const { out, status } = await boot(elf, 1);
+    expect(out.startsWith('panic: cpu 0: it broke\n')).toBe(true);
+    const frames = report(out, elf, 'it broke\n').filter((f) => f !== 'kern/kern_shutdown/panic');
+    expect(frames).toEqual(['deep/deep', 'deep/deep', 'deep/deep', 'deep/deep', 'deep/kmain']);
     expect(status).toBe(STATUS_PANIC);
   }, 120_000);
 });

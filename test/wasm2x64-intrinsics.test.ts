@@ -22,7 +22,7 @@ import { linuxElf, ORIGIN } from '../tools/wasm2x64/elf/writer.js';
 import { parseModule } from '../tools/wasm2x64/wasm/index.js';
 import { encodeModule, I32, I64, sleb, uleb } from '../tools/wasm2x64/wasm/builder.js';
 import { KERNEL_TARGET } from '../tools/wasm2x64/kernel.js';
-import { PAGE_TABLES, runAtCpl0 } from './wasm/cpu0.js';
+import { CPL0_CODE, CPL0_STACK, PAGE_TABLES, runAtCpl0 } from './wasm/cpu0.js';
 import { runElf } from './wasm/x64-executor.js';
 
 /** The contract: name, parameters, results (i = i32, l = i64). */
@@ -32,7 +32,7 @@ const CONTRACT: [string, string, string][] = [
   ['read_cr0', '', 'l'], ['read_cr2', '', 'l'], ['read_cr3', '', 'l'], ['read_cr4', '', 'l'],
   ['write_cr0', 'l', ''], ['write_cr3', 'l', ''], ['write_cr4', 'l', ''], ['invlpg', 'l', ''],
   ['cli', '', ''], ['sti', '', ''], ['hlt', '', ''], ['sti_hlt', '', ''], ['pause', '', ''], ['rdtsc', '', 'l'], ['swapgs', '', ''],
-  ['read_rflags', '', 'l'], ['int3', '', ''],
+  ['read_rflags', '', 'l'], ['frame_address', '', 'l'], ['int3', '', ''],
   ['gs_load32', 'i', 'i'], ['gs_load64', 'i', 'l'], ['gs_store32', 'ii', ''], ['gs_store64', 'il', ''],
   ['load64', 'l', 'l'], ['store64', 'll', ''], ['load32', 'l', 'i'], ['store32', 'li', ''],
   ['load16', 'l', 'i'], ['store16', 'li', ''], ['load8', 'l', 'i'], ['store8', 'li', ''],
@@ -157,6 +157,11 @@ const CASES: Case[] = [
     // Flags no instruction of the function changes (the prologue's cmp sets the arithmetic ones).
     name: 'read_rflags', setup: (s) => s.cpu.setFlags(s.cpu.getFlags() | F.IF | F.AC),
     check: (_, r) => expect(Number(r) & (F.IF | F.AC | 2)).toBe(F.IF | F.AC | 2),
+  },
+  // The driver calls the wrapper with its arguments at rsp = STACK - 32, which the frame sees at rbp + 16; the return address is in the driver.
+  {
+    name: 'frame_address',
+    check: (s, r) => { expect(r + 16n).toBe(BigInt(CPL0_STACK - 32)); expect(Number(u64(s, Number(r) + 8))).toBeLessThan(CPL0_CODE + 0x40); },
   },
   {
     name: 'swapgs', setup: (s) => { s.cpu.segBase[Seg.GS] = 0x1000; s.cpu.kernelGsBase = 0x2000; },

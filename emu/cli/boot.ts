@@ -39,6 +39,13 @@ export interface BootOptions {
   record?: string;
   /** Feed COM1 from a file written by --record instead of the terminal. */
   replay?: string;
+  /**
+   * Keep virtual time from running ahead of host time: while every CPU halts,
+   * the clock jumps to the next timer, so an idle guest's clock would race (a
+   * 100 Hz tick costs microseconds). Pacing sleeps instead, as QEMU's
+   * -icount sleep=on does. Default: on when COM1 is a terminal.
+   */
+  pace?: boolean;
   drives: DriveSpec[];
   /** Every drive's writes go to a throw-away overlay. */
   snapshot: boolean;
@@ -174,6 +181,10 @@ export async function bootCommand(o: BootOptions): Promise<number> {
   const timer = o.timeout !== undefined ? setTimeout(() => { timedOut = true; wake?.(); }, o.timeout * 1000) : null;
   timer?.unref();
   const started = process.hrtime.bigint();
+  const pace = o.pace ?? (serialMatch[1] === 'stdio' && process.stdin.isTTY === true);
+  const virtualStart = machine.clock.now;
+  /** How far (ms) virtual time is ahead of host time since the start; never negative. */
+  const ahead = (): number => Math.max(0, (machine.clock.now - virtualStart) / 1e6 - Number(process.hrtime.bigint() - started) / 1e6);
 
   try {
     for (;;) {
@@ -188,9 +199,15 @@ export async function bootCommand(o: BootOptions): Promise<number> {
       if (quit) return 0;
       if (timedOut) { log('firmware', `timeout after ${o.timeout} s`); return 124; }
       switch (r.kind) {
-        case 'time':
-          await new Promise((resolve) => setImmediate(resolve));
+        case 'time': {
+          // A keystroke or Ctrl-A ends the wait early, so the console stays responsive.
+          const wait = pace ? Math.min(ahead(), 100) : 0;
+          if (wait >= 1) {
+            await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, wait); });
+            wake = null;
+          } else await new Promise((resolve) => setImmediate(resolve));
           continue;
+        }
         case 'idle':
           if (inputEnded) {
             writeAll(logFd, 'emu: every CPU is halted and nothing is left to wake one (no timer armed, no input)\n');

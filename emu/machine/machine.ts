@@ -204,7 +204,7 @@ export class Machine implements VCpuHost {
     new DebugExit((status) => this.exit(status)).register(this.ports);
     // Port 0x80 is the POST code latch; kernels write it as a short delay.
     this.ports.register(0x80, 1, SINK);
-    this.pci = new PciBus(log);
+    this.pci = new PciBus(log, (reason) => { if (this.current) this.reset(reason, this.current); });
     this.pci.add(0, 0, createHostBridge());
     this.pci.register(this.ports);
     this.dma = new GuestMemory(this.phys, codePages);

@@ -256,8 +256,14 @@ export class PciBus implements PortDevice, Stateful {
   /** CONFIG_ADDRESS: enable (31), bus (23:16), device (15:11), function (10:8), register (7:2); the rest reads 0. */
   address = 0;
   private readonly functions = new Map<number, PciFunction>();
+  /**
+   * The PIIX3's Reset Control Register, which shares CONFIG_ADDRESS's dword at
+   * 0xCF9 (PIIX3 datasheet §4.1.27): bit 1 chooses a hard reset, and a 0-to-1
+   * transition of bit 2 resets the system. Only bit 1 is kept, as QEMU does.
+   */
+  rcr = 0;
 
-  constructor(private readonly log: Log) {}
+  constructor(private readonly log: Log, private readonly resetSystem: (reason: string) => void = () => {}) {}
 
   register(bus: PortBus): void { bus.register(0xcf8, 8, this); }
 
@@ -275,13 +281,14 @@ export class PciBus implements PortDevice, Stateful {
 
   /** CONFIG_ADDRESS and every function's header, by device and function number. */
   save(): StateValue {
-    return { address: this.address, functions: this.entries().map(([d, f, fn]) => ({ device: d, fn: f, state: fn.save() })) };
+    return { address: this.address, rcr: this.rcr, functions: this.entries().map(([d, f, fn]) => ({ device: d, fn: f, state: fn.save() })) };
   }
 
   restore(s: StateValue): void {
     const r = asRecord(s, 'PCI bus');
     if (typeof r.address !== 'number' || !Array.isArray(r.functions)) throw new Error('snapshot: the PCI bus state is malformed');
     this.address = r.address;
+    this.rcr = typeof r.rcr === 'number' ? r.rcr : 0;
     for (const item of r.functions) {
       const f = asRecord(item, 'PCI function');
       const fn = this.get(Number(f.device), Number(f.fn));
@@ -298,6 +305,7 @@ export class PciBus implements PortDevice, Stateful {
   portRead(port: number, size: Size): number {
     if (port < 0xcfc) {
       if (port === 0xcf8 && size === 4) return this.address;
+      if (port === 0xcf9 && size === 1) return this.rcr;
       this.nonDword(port, size, 'read');
       return ONES[size];
     }
@@ -308,6 +316,7 @@ export class PciBus implements PortDevice, Stateful {
   portWrite(port: number, size: Size, value: number): void {
     if (port < 0xcfc) {
       if (port === 0xcf8 && size === 4) this.address = (value & 0x80fffffc) >>> 0;
+      else if (port === 0xcf9 && size === 1) this.writeRcr(value);
       else this.nonDword(port, size, 'write');
       return;
     }
@@ -329,9 +338,18 @@ export class PciBus implements PortDevice, Stateful {
     return this.functions.get((a >> 8) & 0xff) ?? null;
   }
 
-  /** Mechanism #1 passes these on as plain I/O; on a PIIX, 0xCF9 would be the reset control register. */
+  private writeRcr(value: number): void {
+    const reset = (value & 4) !== 0 && (this.rcr & 4) === 0;
+    this.rcr = value & 2;
+    if (reset) {
+      this.rcr = 0;
+      this.resetSystem(`${value & 2 ? 'hard' : 'soft'} reset by the reset control register (0xcf9)`);
+    }
+  }
+
+  /** Mechanism #1 passes these on as plain I/O: nothing else is decoded in CONFIG_ADDRESS's dword. */
   private nonDword(port: number, size: Size, what: string): void {
-    this.log('unimp', `pci: ${size}-byte ${what} at 0x${port.toString(16)} (only dword CONFIG_ADDRESS accesses are decoded; no reset control at 0xcf9)`);
+    this.log('unimp', `pci: ${size}-byte ${what} at 0x${port.toString(16)} (only dword CONFIG_ADDRESS accesses and the reset control byte at 0xcf9 are decoded)`);
   }
 }
 

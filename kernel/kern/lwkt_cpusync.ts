@@ -40,6 +40,26 @@ export class lwkt_cpusync {
   cs_data: u32;
 }
 
+/** Per CPU index, three u64 counters each CPU alone increments and any reads: see lwkt_cpusync_counter. */
+// 64: MAXCPU, spelt out because the import cycle with lwkt_thread.ts leaves it undeclared when this runs.
+const cpusync_counters: usize = memory.data(64 * 24, 8);
+export const CPUSYNC_MASTERED: u32 = 0; // interlocks this CPU mastered
+export const CPUSYNC_PARKED: u32 = 1; // interlocks that parked this CPU as a target
+export const CPUSYNC_FUNCS: u32 = 2; // cs_func calls on this CPU
+
+function cpusync_count(which: u32): void {
+  const p = cpusync_counters + (<usize>cpu_id() * 3 + <usize>which) * 8;
+  atomic.store<u64>(p, atomic.load<u64>(p) + 1);
+}
+
+/*
+ * lwkt_cpusync_counter: one of a CPU's counters (CPUSYNC_*).
+ * Context: any; read racily.
+ */
+export function lwkt_cpusync_counter(cpu: u32, which: u32): u64 {
+  return atomic.load<u64>(cpusync_counters + (<usize>cpu * 3 + <usize>which) * 8);
+}
+
 // Per CPU: the cpusyncs this CPU is parked in, waiting for their deinterlock (at most one per master CPU).
 let cpusync_pending: usize = 0;
 let cpusync_npending: u32 = 0;
@@ -72,6 +92,7 @@ export function lwkt_cpusync_interlock(cs: lwkt_cpusync): void {
   atomic.store<u64>(cs_mack_p(cs), 0);
   crit_enter();
   td.td_cscount++;
+  cpusync_count(CPUSYNC_MASTERED);
   if (targets != 0) lwkt_send_ipiq3_mask(targets, cpusync_remote1, <u32>changetype<usize>(cs), 0);
   while (atomic.load<u64>(cs_mack_p(cs)) != targets) {
     lwkt_process_ipiq();
@@ -91,7 +112,10 @@ export function lwkt_cpusync_deinterlock(cs: lwkt_cpusync): void {
   if (td.td_cscount != 1) panic("lwkt_cpusync_deinterlock: not mastering a cpusync");
   const targets = atomic.load<u64>(cs_mack_p(cs));
   atomic.store<u64>(cs_mack_p(cs), 0);
-  if ((cs.cs_mask & (<u64>1 << cpu_id())) != 0) call_indirect<void>(cs.cs_func, cs.cs_data);
+  if ((cs.cs_mask & (<u64>1 << cpu_id())) != 0) {
+    cpusync_count(CPUSYNC_FUNCS);
+    call_indirect<void>(cs.cs_func, cs.cs_data);
+  }
   while (atomic.load<u64>(cs_mack_p(cs)) != targets) {
     lwkt_process_ipiq();
     pause();
@@ -128,6 +152,7 @@ function cpusync_remote1(arg1: u32, arg2: u32, frame: u32): void {
   if (cpusync_npending == MAXCPU) panic("cpusync_remote1: more pending cpusyncs than cpus");
   store<u32>(cpusync_pending + <usize>cpusync_npending * 4, arg1);
   cpusync_npending++;
+  cpusync_count(CPUSYNC_PARKED);
   atomic.or<u64>(cs_mack_p(changetype<lwkt_cpusync>(<usize>arg1)), <u64>1 << cpu_id());
 }
 
@@ -150,6 +175,7 @@ export function lwkt_cpusync_poll(): bool {
     }
     cpusync_npending--;
     store<u32>(p, load<u32>(cpusync_pending + <usize>cpusync_npending * 4));
+    cpusync_count(CPUSYNC_FUNCS);
     call_indirect<void>(cs.cs_func, cs.cs_data);
     atomic.or<u64>(cs_mack_p(cs), bit);
   }

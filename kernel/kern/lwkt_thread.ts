@@ -39,6 +39,7 @@ import { bootalloc } from "./kern_bootalloc";
 import { panic } from "./kern_shutdown";
 import { lwkt_process_ipiq, lwkt_send_ipiq } from "./lwkt_ipiq";
 import { systimer, systimer_intr } from "./kern_systimer";
+import { intr_splz } from "./kern_intr";
 
 /** td_pri: higher runs first (§1.4). */
 export const TDPRI_IDLE_THREAD: i32 = 0;
@@ -58,6 +59,7 @@ export const TDF_TIMEOUT: u32 = 0x8; // its tsleep timed out
 export const RQF_AST_LWKT_RESCHED: u32 = 0x1; // a runnable thread outranks the running one
 export const RQF_IPIQ: u32 = 0x2; // an IPI came during a critical section: process the queues at its end
 export const RQF_TIMER: u32 = 0x4; // a timer interrupt came during a critical section: run the due systimers at its end
+export const RQF_INTPEND: u32 = 0x8; // a device interrupt came during a critical section: its soft half runs at its end
 
 /** CPU indexes run 0..MAXCPU-1 (the runtime's per-CPU areas, BOOT_MAX_CPUS). */
 export const MAXCPU: u32 = 64;
@@ -186,6 +188,14 @@ export function lwkt_timer_defer(gd: globaldata): void {
   _reqflags_set(gd, RQF_TIMER);
 }
 
+/*
+ * lwkt_intr_defer: as lwkt_ipiq_defer, for a device interrupt's soft half (kern_intr.ts).
+ * Context: ktrap, interrupts off.
+ */
+export function lwkt_intr_defer(gd: globaldata): void {
+  _reqflags_set(gd, RQF_INTPEND);
+}
+
 function gd_tdrunq(gd: globaldata, pri: i32): lwkt_runq {
   return changetype<lwkt_runq>(changetype<usize>(gd) + offsetof<globaldata>() + <usize>pri * offsetof<lwkt_runq>());
 }
@@ -212,14 +222,14 @@ export function crit_enter(): void {
 /*
  * crit_exit: leaves a critical section; the outermost one runs what the
  * section deferred: IPIs that arrived (RQF_IPIQ), due systimers
- * (RQF_TIMER), then a reschedule.
+ * (RQF_TIMER), device interrupts' soft halves (RQF_INTPEND), then a reschedule.
  * Context: thread (or ktrap, around IPI or timer processing), in a critical section;
  * may switch.
  */
 export function crit_exit(): void {
   const td = curthread();
   if (--td.td_critcount < 0) panic("crit_exit: not in a critical section");
-  if (td.td_critcount == 0 && (td.td_gd.gd_reqflags & (RQF_IPIQ | RQF_TIMER | RQF_AST_LWKT_RESCHED)) != 0) _lwkt_splz(td);
+  if (td.td_critcount == 0 && (td.td_gd.gd_reqflags & (RQF_IPIQ | RQF_TIMER | RQF_INTPEND | RQF_AST_LWKT_RESCHED)) != 0) _lwkt_splz(td);
 }
 
 /*
@@ -229,7 +239,7 @@ export function crit_exit(): void {
  */
 function _lwkt_splz(td: thread): void {
   const gd = td.td_gd;
-  while ((gd.gd_reqflags & (RQF_IPIQ | RQF_TIMER)) != 0) {
+  while ((gd.gd_reqflags & (RQF_IPIQ | RQF_TIMER | RQF_INTPEND)) != 0) {
     td.td_critcount++;
     if ((gd.gd_reqflags & RQF_IPIQ) != 0) {
       _reqflags_clear(gd, RQF_IPIQ);
@@ -238,6 +248,10 @@ function _lwkt_splz(td: thread): void {
     if ((gd.gd_reqflags & RQF_TIMER) != 0) {
       _reqflags_clear(gd, RQF_TIMER);
       systimer_intr(0);
+    }
+    if ((gd.gd_reqflags & RQF_INTPEND) != 0) {
+      _reqflags_clear(gd, RQF_INTPEND);
+      intr_splz();
     }
     td.td_critcount--;
   }
@@ -539,7 +553,8 @@ function lwkt_idle_loop(arg: u32): void {
     cli();
     if (gd.gd_runqmask != 0) {
       lwkt_switch();
-    } else if (atomic.load<u64>(changetype<usize>(gd) + offsetof<globaldata>("gd_ipimask")) != 0) {
+    } else if (atomic.load<u64>(changetype<usize>(gd) + offsetof<globaldata>("gd_ipimask")) != 0 ||
+      (gd.gd_reqflags & RQF_INTPEND) != 0) {
       crit_enter();
       lwkt_process_ipiq();
       crit_exit();

@@ -22,7 +22,8 @@ import { cli, cpu_id, pause, sti, sti_hlt } from "../hw";
 import { lock, putc, putDec, puts, unlock } from "../console";
 import { bootalloc } from "./kern_bootalloc";
 import { panic } from "./kern_shutdown";
-import { TDPRI_KERN_DAEMON, curthread, globaldata, lwkt_setpri, mycpu } from "./lwkt_thread";
+import { TDPRI_KERN_DAEMON, crit_enter, crit_exit, curthread, globaldata, lwkt_setpri, mycpu } from "./lwkt_thread";
+import { tsleep, wakeup } from "./kern_synch";
 import { smp_active_mask } from "./lwkt_ipiq";
 import { LWKT_TESTS, lwkt_selftest } from "./lwkt_selftest";
 import { IPIQ_TESTS, ipiq_selftest } from "./lwkt_ipiq_selftest";
@@ -190,20 +191,31 @@ export function selftest_parse(mbInfo: usize): bool {
     const start = p;
     while (load<u8>(p) != 0 && load<u8>(p) != 0x20) p++;
     if (p - start < 9 || !cmdline_at(start, "selftest=")) continue;
-    for (let word = start + 9; word < p; word++) {
-      const wordStart = word;
-      while (word < p && load<u8>(word) != 0x2c) word++;
-      if (selftest_select(wordStart, word) > 0) continue;
-      atomic.store<u32>(selftest_unknown, 1);
-      lock();
-      puts("selftest: no test named ");
-      for (let c = wordStart; c < word; c++) putc(load<u8>(c));
-      puts("\n");
-      unlock();
-    }
+    if (!selftest_select_list(start + 9, p)) atomic.store<u32>(selftest_unknown, 1);
     return true;
   }
   return false;
+}
+
+/*
+ * selftest_select_list: marks the tests of the comma-separated names in
+ * [p, end) (selftest_select), reporting each name that matches none;
+ * returns whether every name matched.
+ */
+function selftest_select_list(p: usize, end: usize): bool {
+  let all_known = true;
+  for (let word = p; word < end; word++) {
+    const wordStart = word;
+    while (word < end && load<u8>(word) != 0x2c) word++;
+    if (selftest_select(wordStart, word) > 0) continue;
+    all_known = false;
+    lock();
+    puts("selftest: no test named ");
+    for (let c = wordStart; c < word; c++) putc(load<u8>(c));
+    puts("\n");
+    unlock();
+  }
+  return all_known;
 }
 
 /*
@@ -222,8 +234,11 @@ export function selftest_wanted(): bool {
  */
 export function selftest_run(): void {
   const cpu = cpu_id();
-  out_buf = bootalloc(OUT_BYTES, 16);
-  trace_buf = bootalloc(TRACE_BYTES, 16);
+  if (out_buf == 0) {
+    out_buf = bootalloc(OUT_BYTES, 16);
+    trace_buf = bootalloc(TRACE_BYTES, 16);
+  }
+  out_len = 0;
   while (atomic.load<u32>(selftest_go) == 0) pause();
   const me = curthread();
   let n = 0;
@@ -276,4 +291,59 @@ export function selftest_main(cpus: u32): bool {
   else { putDec(failed); puts(" failed\n"); }
   unlock();
   return failed == 0;
+}
+
+// ---- from the monitor --------------------------------------------------------------
+
+/** Shared: bumped by the BSP for each run the monitor asks for; the APs' boot threads wait on it. */
+const selftest_generation: usize = memory.data(4);
+
+/*
+ * selftest_serve: an AP's boot thread after bring-up: sleeps until the
+ * monitor asks for a run (selftest_generation moves), takes part in it,
+ * and sleeps again. Never returns.
+ * Context: an AP's boot thread, outside a critical section.
+ */
+export function selftest_serve(): void {
+  let seen = atomic.load<u32>(selftest_generation);
+  while (true) {
+    crit_enter();
+    while (atomic.load<u32>(selftest_generation) == seen) tsleep(<u32>selftest_generation, 0);
+    crit_exit();
+    seen = atomic.load<u32>(selftest_generation);
+    selftest_run();
+  }
+}
+
+/*
+ * selftest_request: runs the tests the comma-separated names in [p, end)
+ * choose on every CPU (each AP in selftest_serve), printing the lines and
+ * the summary as at boot. Returns whether they all passed; a name that
+ * matches no test is reported and nothing runs.
+ * Context: the BSP's boot thread (the monitor), outside a critical section.
+ */
+export function selftest_request(p: usize, end: usize, cpus: u32): bool {
+  for (let n = 0; n < MAX_TESTS; n += 32) atomic.store<u32>(selftest_mask + <usize>(n >> 3), 0);
+  if (!selftest_select_list(p, end)) return false;
+  atomic.store<u32>(selftest_go, 0);
+  atomic.store<u32>(selftest_turn, 0);
+  atomic.store<u32>(selftest_failed, 0);
+  atomic.add<u32>(selftest_generation, 1);
+  wakeup(<u32>selftest_generation);
+  return selftest_main(cpus);
+}
+
+/*
+ * selftest_list: prints every test's name, a group per line.
+ * Context: any thread.
+ */
+export function selftest_list(): void {
+  for (let g = 0; g < GROUPS; g++) {
+    const names = group_names(g);
+    lock();
+    puts(" ");
+    for (let i = 0; i < names.length; i++) { puts(" "); puts(names[i]); }
+    puts("\n");
+    unlock();
+  }
 }

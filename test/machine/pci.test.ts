@@ -10,6 +10,7 @@ import { PciBus, PciFunction, assignBars, createHostBridge } from '../../emu/mac
 
 let io: PortBus;
 let pci: PciBus;
+let resets: string[] = [];
 let logs: string[];
 
 const addr = (dev: number, fn: number, reg: number, bus = 0): number => (0x80000000 | (bus << 16) | (dev << 11) | (fn << 8) | reg) >>> 0;
@@ -28,7 +29,8 @@ beforeEach(() => {
   logs = [];
   const log = (c: string, l: string): void => { logs.push(`${c}: ${l}`); };
   io = new PortBus(log);
-  pci = new PciBus(log);
+  resets = [];
+  pci = new PciBus(log, (reason) => { resets.push(reason); });
   pci.register(io);
   pci.add(0, 0, createHostBridge());
 });
@@ -64,12 +66,25 @@ describe('configuration mechanism #1', () => {
     expect(io.read(0xcf8, 4)).toBe(0x80fffffc);
   });
 
-  it('decodes only dword accesses to CONFIG_ADDRESS, and says so', () => {
+  it('decodes only dword accesses to CONFIG_ADDRESS (and the reset control byte), and says so', () => {
     io.write(0xcf8, 4, addr(0, 0, 0));
     io.write(0xcf8, 1, 0);
     expect(io.read(0xcf8, 4)).toBe(addr(0, 0, 0));
-    expect(io.read(0xcf9, 1)).toBe(0xff);
-    expect(logs.filter((l) => l.startsWith('unimp: pci'))).toHaveLength(2);
+    expect(io.read(0xcfa, 1)).toBe(0xff);
+    expect(io.read(0xcf8, 2)).toBe(0xffff);
+    expect(logs.filter((l) => l.startsWith('unimp: pci'))).toHaveLength(3);
+  });
+
+  it('resets the system when bit 2 of the reset control register at 0xcf9 goes from 0 to 1, keeping only bit 1 (PIIX3)', () => {
+    io.write(0xcf9, 1, 0x02);
+    expect([io.read(0xcf9, 1), resets]).toEqual([0x02, []]);
+    io.write(0xcf9, 1, 0x06);
+    expect(resets).toEqual(['hard reset by the reset control register (0xcf9)']);
+    io.write(0xcf9, 1, 0x04);
+    expect(resets).toHaveLength(2);
+    expect(resets[1]).toBe('soft reset by the reset control register (0xcf9)');
+    expect(io.read(0xcf8, 4)).toBe(0);
+    expect(logs).toEqual([]);
   });
 
   it('maps bytes and words of CONFIG_DATA onto their lanes', () => {

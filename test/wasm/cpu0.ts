@@ -45,6 +45,9 @@ export interface Cpu0Run {
 
 /** Page tables at 0x70000..0x72fff. */
 export const PAGE_TABLES = PML4;
+/** Where the driver's code starts and the stack's top, for checks on frames. */
+export const CPL0_CODE = CODE;
+export const CPL0_STACK = STACK;
 
 const images = new WeakMap<CompiledModule, FlatImage>();
 

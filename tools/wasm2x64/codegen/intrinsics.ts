@@ -63,6 +63,8 @@ const TABLE = new Map<string, Intrinsic>([
   ['rdtsc', { sig: ':l', fixed: { r: 'rax', t: 'rdx' }, code: ['rdtsc', 'shl rdx, 32', 'or rax, rdx'] }],
   ['swapgs', { sig: ':', code: ['swapgs'] }],
   ['read_rflags', { sig: ':l', code: ['pushfq', 'pop {r}'] }],
+  // The calling function's rbp: [rbp] holds its caller's rbp and [rbp+8] its return address, a chain to walk for backtraces.
+  ['frame_address', { sig: ':l', code: ['mov {r}, rbp'] }],
   // A breakpoint trap: ktrap sees vector 3 with rip after it, where execution goes on when it returns.
   ['int3', { sig: ':', code: ['int3'] }],
   ['gs_load32', { sig: 'i:i', result: 'a', code: ['mov {a:32}, dword ptr gs:[{a}]'] }],

@@ -66,6 +66,12 @@ export const enum Boot {
   CpusEntered = 16,
   MultibootMagic = 20,
   MultibootInfo = 24,
+  /** The name tables (below, `kernelRuntime`), for a kernel that symbolises its own backtraces. */
+  FnCount = 28,
+  FnNames = 32,
+  FnAddrs = 36,
+  FnAddrsEnd = 40,
+  CodeEnd = 44,
 }
 
 /** Values written to the debug-exit port (QEMU's status is value * 2 + 1). */
@@ -234,6 +240,8 @@ __trap${v}:${ERROR_CODE.has(v) ? '' : '\n  push 0'}
   const bootInfo: Record<Boot, string | number> = {
     [Boot.ImageStart]: KERNEL_LOAD, [Boot.ImageEnd]: '__image_end', [Boot.Trampoline]: TRAMPOLINE, [Boot.MaxCpus]: k.maxCpus,
     [Boot.CpusEntered]: 1, [Boot.MultibootMagic]: 0, [Boot.MultibootInfo]: 0,
+    [Boot.FnCount]: '__fn_count', [Boot.FnNames]: '__fn_names', [Boot.FnAddrs]: '__fn_addrs',
+    [Boot.FnAddrsEnd]: '__fn_addrs_end', [Boot.CodeEnd]: '__code_end',
   };
   return `
   .text
