@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { writeAll } from '../host-io.js';
 import { Machine, type StopReason } from '../machine/machine.js';
+import { Pacer } from '../machine/pacer.js';
 import { BootError, type MultibootModule } from '../firmware/multiboot.js';
 import { Console } from './console.js';
 import { machineTrace } from './trace.js';
@@ -40,10 +41,8 @@ export interface BootOptions {
   /** Feed COM1 from a file written by --record instead of the terminal. */
   replay?: string;
   /**
-   * Keep virtual time from running ahead of host time: while every CPU halts,
-   * the clock jumps to the next timer, so an idle guest's clock would race (a
-   * 100 Hz tick costs microseconds). Pacing sleeps instead, as QEMU's
-   * -icount sleep=on does. Default: on when COM1 is a terminal.
+   * Keep virtual time from running ahead of host time (emu/machine/pacer.ts).
+   * Default: on when COM1 is a terminal.
    */
   pace?: boolean;
   drives: DriveSpec[];
@@ -182,9 +181,8 @@ export async function bootCommand(o: BootOptions): Promise<number> {
   timer?.unref();
   const started = process.hrtime.bigint();
   const pace = o.pace ?? (serialMatch[1] === 'stdio' && process.stdin.isTTY === true);
-  const virtualStart = machine.clock.now;
-  /** How far (ms) virtual time is ahead of host time since the start; never negative. */
-  const ahead = (): number => Math.max(0, (machine.clock.now - virtualStart) / 1e6 - Number(process.hrtime.bigint() - started) / 1e6);
+  const pacer = new Pacer(() => performance.now());
+  pacer.anchor(machine.clock.now);
 
   try {
     for (;;) {
@@ -201,7 +199,7 @@ export async function bootCommand(o: BootOptions): Promise<number> {
       switch (r.kind) {
         case 'time': {
           // A keystroke or Ctrl-A ends the wait early, so the console stays responsive.
-          const wait = pace ? Math.min(ahead(), 100) : 0;
+          const wait = pace ? Math.min(pacer.ahead(machine.clock.now), 100) : 0;
           if (wait >= 1) {
             await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, wait); });
             wake = null;

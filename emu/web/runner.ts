@@ -8,6 +8,7 @@
  */
 import { Machine, type MachineConfig, type StopReason } from '../machine/machine.js';
 import { loadState, saveState, type LoadEnv } from '../machine/snapshot.js';
+import { Pacer } from '../machine/pacer.js';
 import type { Codec } from '../storage/host.js';
 
 export type RunnerConfig = Omit<MachineConfig, 'serial' | 'log' | 'trace'>;
@@ -33,13 +34,18 @@ export class MachineRunner {
   private out: number[] = [];
   private paused = false;
   private state: RunnerState = { kind: 'running' };
+  /** Virtual time kept from running ahead of host time: an idle guest's clock would race otherwise. */
+  private readonly pacer: Pacer;
 
-  constructor(private config: RunnerConfig) {
+  constructor(private config: RunnerConfig, hostMs: () => number = () => performance.now()) {
+    this.pacer = new Pacer(hostMs);
     this.machine = this.powerOn();
   }
 
   private powerOn(): Machine {
-    return new Machine({ ...this.config, serial: (b) => { this.out.push(b); } });
+    const m = new Machine({ ...this.config, serial: (b) => { this.out.push(b); } });
+    this.pacer.anchor(m.clock.now);
+    return m;
   }
 
   get current(): RunnerState { return this.paused && this.state.kind !== 'stopped' ? { kind: 'paused' } : this.state; }
@@ -47,6 +53,10 @@ export class MachineRunner {
   /** Whether run() has anything to do: the host stops scheduling it otherwise, until input, resume or reset. */
   get wantsToRun(): boolean { return this.current.kind === 'running'; }
 
+  /** Host milliseconds until the machine's virtual time is due: the host waits that long before the next run(). */
+  get aheadMs(): number { return this.pacer.ahead(this.machine.clock.now); }
+
+  /** Runs until budgetMs of host time have gone, the machine stops or idles, or its virtual time gets ahead of the host's. */
   run(budgetMs: number, now: () => number = () => performance.now()): RunnerState {
     if (!this.wantsToRun) return this.current;
     const m = this.machine;
@@ -54,18 +64,24 @@ export class MachineRunner {
     do {
       const r = m.run(m.clock.now + VSLICE);
       if (r.kind !== 'time') { this.state = settle(r); break; }
-    } while (now() < end);
+    } while (now() < end && this.aheadMs === 0);
     return this.current;
   }
 
   /** Keystrokes for COM1; they wake an idle machine (even paused, they wait in the UART's FIFO). */
   input(bytes: Uint8Array): void {
     this.machine.sendSerial(bytes);
-    if (this.state.kind === 'idle') this.state = { kind: 'running' };
+    if (this.state.kind === 'idle') {
+      this.state = { kind: 'running' };
+      this.pacer.anchor(this.machine.clock.now);
+    }
   }
 
   pause(): void { this.paused = true; }
-  resume(): void { this.paused = false; }
+  resume(): void {
+    this.paused = false;
+    this.pacer.anchor(this.machine.clock.now);
+  }
 
   /** A power cycle: a fresh machine from the same image and seed (the pause stays as it was). */
   reset(): void {
@@ -91,6 +107,7 @@ export class MachineRunner {
     this.machine = loaded;
     this.generation++;
     this.state = { kind: 'running' };
+    this.pacer.anchor(loaded.clock.now);
   }
 
   /** Lets go of the disks (their files, on the server); the runner is not used after this. */

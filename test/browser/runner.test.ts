@@ -29,6 +29,19 @@ function runUntil(r: MachineRunner, done: (out: string) => boolean): string {
 }
 
 describe('MachineRunner', () => {
+  it('stops a run once the virtual clock is ahead of the host clock, and says how long to wait', () => {
+    let host = 0;
+    const r = new MachineRunner(image('smp.elf'), () => host);
+    expect(r.aheadMs).toBe(0);
+    r.run(60_000);
+    const ahead = r.aheadMs;
+    expect(ahead).toBeGreaterThan(0);
+    expect(ahead).toBeLessThan(2);
+    expect(r.machine.clock.now).toBeLessThan(2e6);
+    host += ahead;
+    expect(r.aheadMs).toBe(0);
+  });
+
   it('runs to the guest exit and reports the stop', () => {
     const r = new MachineRunner(image('hello.elf'));
     const out = runUntil(r, () => false);

@@ -41,10 +41,14 @@ export function startLocal(config: RunnerConfig, disks: DiskSource[], events: Ba
     if (state.kind !== 'running') sample();
     schedule();
   };
-  const schedule = (): void => {
-    if (scheduled || !runner.wantsToRun) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** The next slice, when the machine's virtual time is due (runner.aheadMs), or at once (`now`, after a key). */
+  const schedule = (now = false): void => {
+    if (!runner.wantsToRun) return;
+    if (scheduled && !now) return;
+    clearTimeout(timer);
     scheduled = true;
-    setTimeout(tick, 0);
+    timer = setTimeout(tick, now ? 0 : Math.min(runner.aheadMs, 100));
   };
 
   setInterval(sample, SAMPLE_MS);
@@ -53,7 +57,7 @@ export function startLocal(config: RunnerConfig, disks: DiskSource[], events: Ba
   schedule();
   return {
     mode: 'local',
-    input: (bytes) => { runner.input(bytes); report(runner.current); schedule(); },
+    input: (bytes) => { runner.input(bytes); report(runner.current); schedule(true); },
     pause: () => { runner.pause(); report(runner.current); },
     resume: () => { runner.resume(); report(runner.current); schedule(); },
     reset: () => { runner.reset(); sample(); report(runner.current); schedule(); },

@@ -68,10 +68,17 @@ function serveMachine(ws: WebSocket, machine: RemoteMachine): void {
     if (state.kind !== 'running') sample();
     schedule();
   };
-  const schedule = (): void => {
-    if (scheduled || closed || !runner.wantsToRun) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** The next slice, when the machine's virtual time is due (runner.aheadMs), or at once (`now`, after a key). */
+  const schedule = (now = false): void => {
+    if (closed || !runner.wantsToRun) return;
+    if (scheduled && (!now || timer === undefined)) return;
+    clearTimeout(timer);
+    timer = undefined;
     scheduled = true;
-    setImmediate(tick);
+    const wait = now ? 0 : Math.min(runner.aheadMs, 100);
+    if (wait >= 1) timer = setTimeout(() => { timer = undefined; tick(); }, wait);
+    else setImmediate(tick);
   };
 
   const save = (): void => {
@@ -117,7 +124,7 @@ function serveMachine(ws: WebSocket, machine: RemoteMachine): void {
       else if (m.t === 'load') upload = String(m.name);
     }
     report(runner.current);
-    schedule();
+    schedule(isBinary);
   });
   ws.on('close', () => { closed = true; clearInterval(sampler); runner.close(); });
   sample();
