@@ -119,6 +119,8 @@ export class Machine implements VCpuHost {
 
   /** The vCPU executing right now (MMIO to the APIC page goes to its own local APIC). */
   private current: VCpu | null = null;
+  /** The vCPU of the solo round under way (runSolo), if any. */
+  private soloVcpu: VCpu | null = null;
   private stopReason: StopReason | null = null;
   private resetRequest: string | null = null;
   resets = 0;
@@ -277,6 +279,18 @@ export class Machine implements VCpuHost {
   }
 
   // ---- VCpuHost ----
+
+  /**
+   * A vCPU running alone (runSolo) that interrupts another, halted one (an
+   * IPI) ends its slice, so the next round runs both: otherwise the woken one
+   * would wait out the solo slice (up to SOLO_QUANTUM), and every IPI round
+   * trip with an idle CPU would cost a millisecond of virtual time. The kick
+   * comes from an instruction of the running vCPU, so where the slice ends
+   * is the guest's doing, as determinism needs.
+   */
+  kicked(cpu: VCpu): void {
+    if (this.soloVcpu !== null && cpu !== this.soloVcpu) this.soloVcpu.stop();
+  }
 
   reset(reason: string, from: VCpu): void {
     this.log('cpu_reset', `cpu${from.index}: ${reason}`);
@@ -464,6 +478,7 @@ export class Machine implements VCpuHost {
     const now = this.clock.now;
     const end = now + len;
     this.current = v;
+    this.soloVcpu = v;
     this.clock.onSchedule = (at) => { if (at < end) v.stop(); };
     let ran: number;
     try {
@@ -473,6 +488,7 @@ export class Machine implements VCpuHost {
       return this.stopReason;
     } finally {
       this.current = null;
+      this.soloVcpu = null;
       this.clock.onSchedule = () => {};
     }
     this.clock.advanceTo(now + Math.max(ran, v.cpu.halted ? 0 : 1));

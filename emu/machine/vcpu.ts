@@ -39,6 +39,8 @@ export interface VCpuHost {
   readonly trace: ((v: VCpu) => void) | null;
   /** The kernel image's symbols, for traces and log lines. */
   readonly symbols: Symbols;
+  /** An interrupt or NMI reached this vCPU's local APIC: it may have something to run now. */
+  kicked(cpu: VCpu): void;
 }
 
 export type RunState = 'running' | 'halted' | 'wait-sipi';
@@ -111,8 +113,8 @@ export class VCpu implements ApicCpu, Platform, Stateful {
 
   // ---- ApicCpu ----
 
-  kick(): void { this.cpu.attention = true; }
-  nmi(): void { this.cpu.nmiPending = true; this.cpu.attention = true; }
+  kick(): void { this.cpu.attention = true; this.host.kicked(this); }
+  nmi(): void { this.cpu.nmiPending = true; this.cpu.attention = true; this.host.kicked(this); }
 
   /** INIT resets an AP's core into wait-for-SIPI; INIT to the BSP resets the machine, as a PC's would. */
   init(): void {
