@@ -12,7 +12,7 @@ import { lock, unlock, puts, putDec } from "./console";
 import { apicIds, cpuCount, cpuSource, findCpus } from "./cpus";
 import { lapicEnable, startAp, udelay } from "./smp";
 import { BOOT_MAX_CPUS, BOOT_TRAMPOLINE, PERCPU_APIC_ID } from "./runtime";
-import { EXIT_ABORT, EXIT_AP_FAILED, EXIT_OK, EXIT_SELFTEST_FAILED, shutdown } from "./kern/kern_shutdown";
+import { EXIT_ABORT, EXIT_AP_FAILED, EXIT_OK, EXIT_SELFTEST_FAILED, EXIT_USAGE, shutdown } from "./kern/kern_shutdown";
 import { lwkt_gdinit } from "./kern/lwkt_thread";
 import { lwkt_ipiq_gdinit, lwkt_ipiq_online } from "./kern/lwkt_ipiq";
 import { systimer_calibrate, systimer_gdinit } from "./kern/kern_systimer";
@@ -21,6 +21,8 @@ import { selftest_main, selftest_parse, selftest_run, selftest_serve, selftest_w
 import { ioapic_init, ioapic_route_isa } from "./arch/x86_64/ioapic";
 import { IRQ_COM1, sio_enable } from "./dev/sio";
 import { db_monitor } from "./ddb/db_monitor";
+import { bench_run } from "./kern/kern_bench";
+import { cmdline_value, cmdline_value_end } from "./kern/kern_cmdline";
 
 const MULTIBOOT_MAGIC: u32 = 0x2badb002;
 
@@ -49,6 +51,8 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   systimer_calibrate(); // once, for every CPU: the PIT is the BSP's alone
   cpu_init();
   const selftests = selftest_parse(magic == MULTIBOOT_MAGIC ? mbInfo : 0);
+  const benches = cmdline_value(magic == MULTIBOOT_MAGIC ? mbInfo : 0, "bench");
+  const benchesEnd = cmdline_value_end();
   findCpus(magic == MULTIBOOT_MAGIC ? mbInfo : 0, self);
   const maxCpus = load<u32>(boot + BOOT_MAX_CPUS);
   lock();
@@ -85,6 +89,7 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   unlock();
   if (failed) shutdown(EXIT_AP_FAILED);
   if (selftests) shutdown(selftest_main(online) ? EXIT_OK : EXIT_SELFTEST_FAILED);
+  if (benches != 0) shutdown(bench_run(benches, benchesEnd) > 0 ? EXIT_OK : EXIT_USAGE);
   monitor_start(online);
 }
 

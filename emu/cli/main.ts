@@ -103,6 +103,7 @@ async function dispatchBoot(rest: string[]): Promise<number> {
     .option('D', { type: 'string', describe: 'write the -d log to FILE instead of stderr' })
     .option('stats', { type: 'boolean', default: false, describe: 'print instructions and guest MIPS on stderr at exit' })
     .option('pace', { type: 'boolean', describe: 'keep virtual time from running ahead of host time (default: when COM1 is a terminal)' })
+    .option('no-pace', { type: 'boolean', describe: 'let virtual time run as fast as the host can (default when COM1 is not a terminal)' })
     .option('record', { type: 'string', describe: 'write COM1 input with its virtual times to FILE' })
     .option('replay', { type: 'string', describe: 'feed COM1 from a --record FILE (the session repeats exactly)' })
     .option('save-state', { type: 'string', describe: 'save the whole machine to FILE at --save-state-at, or on Ctrl-A s' })
@@ -121,7 +122,7 @@ async function dispatchBoot(rest: string[]): Promise<number> {
   return bootCommand({
     ...machine, timeout: args.timeout, serial: args.serial,
     debug: args.d ? args.d.split(',') : [], debugFile: args.D,
-    stats: args.stats, record: args.record, replay: args.replay, pace: args.pace,
+    stats: args.stats, record: args.record, replay: args.replay, pace: args['no-pace'] ? false : args.pace,
     saveState: args['save-state'], saveStateAt: args['save-state-at'] === undefined ? undefined : parseVirtualTime(args['save-state-at']), loadState,
   });
 }

@@ -18,6 +18,7 @@ export const EXIT_AP_FAILED: u8 = 1;
 export const EXIT_ABORT: u8 = 2;
 export const EXIT_SELFTEST_FAILED: u8 = 3;
 export const EXIT_PANIC: u8 = 4;
+export const EXIT_USAGE: u8 = 5;
 
 /** Shared: 0, or 1 + the index of the CPU whose panic is being reported. */
 const panic_cpu: usize = memory.data(4);

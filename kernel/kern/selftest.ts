@@ -21,6 +21,7 @@
 import { cli, cpu_id, pause, sti, sti_hlt } from "../hw";
 import { lock, putc, putDec, puts, unlock } from "../console";
 import { bootalloc } from "./kern_bootalloc";
+import { cmdline_value, cmdline_value_end } from "./kern_cmdline";
 import { panic } from "./kern_shutdown";
 import { TDPRI_KERN_DAEMON, crit_enter, crit_exit, curthread, globaldata, lwkt_setpri, mycpu } from "./lwkt_thread";
 import { tsleep, wakeup } from "./kern_synch";
@@ -184,17 +185,10 @@ function selftest_marked(n: i32): bool {
  * Context: the BSP, before it starts the APs.
  */
 export function selftest_parse(mbInfo: usize): bool {
-  if (mbInfo == 0 || (load<u32>(mbInfo) & 4) == 0) return false;
-  let p: usize = load<u32>(mbInfo, 16);
-  while (load<u8>(p) != 0) {
-    while (load<u8>(p) == 0x20) p++;
-    const start = p;
-    while (load<u8>(p) != 0 && load<u8>(p) != 0x20) p++;
-    if (p - start < 9 || !cmdline_at(start, "selftest=")) continue;
-    if (!selftest_select_list(start + 9, p)) atomic.store<u32>(selftest_unknown, 1);
-    return true;
-  }
-  return false;
+  const value = cmdline_value(mbInfo, "selftest");
+  if (value == 0) return false;
+  if (!selftest_select_list(value, cmdline_value_end())) atomic.store<u32>(selftest_unknown, 1);
+  return true;
 }
 
 /*

@@ -9,11 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { benchAot } from './aot.mjs';
 import { benchSnapshot } from './snapshot.mjs';
 import { benchImage } from './image.mjs';
+import { benchKernel } from './kernel.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-// Fixture programs by name, plus `boot`, `memloop`, `aot`, `snapshot` and `image` for the sections after the table.
-const names = (process.argv[2] ?? 'crc32,sha256,sieve,qsort,bignum,boot,memloop,aot,snapshot,image').split(',');
-const programs = names.filter((n) => n !== 'boot' && n !== 'memloop' && n !== 'aot' && n !== 'snapshot' && n !== 'image');
+// Fixture programs by name, plus `boot`, `memloop`, `aot`, `snapshot`, `image` and `kernel` for the sections after the table.
+const names = (process.argv[2] ?? 'crc32,sha256,sieve,qsort,bignum,boot,memloop,aot,snapshot,image,kernel').split(',');
+const SECTIONS = ['boot', 'memloop', 'aot', 'snapshot', 'image', 'kernel'];
+const programs = names.filter((n) => !SECTIONS.includes(n));
 const libc = process.env.BENCH_LIBC ?? 'musl';
 // e.g. BENCH_EMU_FLAGS=--no-jit to measure the interpreter alone.
 const emuFlags = (process.env.BENCH_EMU_FLAGS ?? '').split(' ').filter(Boolean);
@@ -122,3 +124,6 @@ if (names.includes('snapshot')) await benchSnapshot(root);
 
 // image: dfly image write and read throughput against raw node:zlib on the same chunks (image.mjs).
 if (names.includes('image')) await benchImage(root);
+
+// kernel: the kernel's micro-benchmarks and its boot to the monitor prompt (kernel.mjs).
+if (names.includes('kernel')) await benchKernel(root);

@@ -1,0 +1,59 @@
+/**
+ * The kernel's micro-benchmarks (kernel/kern/kern_bench.ts, `bench=` on the
+ * command line; `npm run bench` runs them for figures): each prints its
+ * line, and the costs are the guest's own measure (TSC cycles of virtual
+ * time), the same for every seed. The IPI round trip to an idle CPU also
+ * checks the machine's scheduling: a vCPU running alone that interrupts a
+ * halted one ends its solo slice (machine.ts `kicked`), so the round trip
+ * costs microseconds of virtual time, not the solo quantum's millisecond.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Session } from '../emu/machine/session.js';
+import { buildElf } from '../tools/wasm2x64/ts2elf.js';
+import { ROOT } from './helpers/emu.js';
+
+let dir = '';
+const elf = (): string => path.join(dir, 'kernel.elf');
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernel-bench-'));
+  await buildElf(path.join(ROOT, 'kernel/main.ts'), elf(), { target: 'kernel' });
+}, 120_000);
+afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+async function boot(cpus: number, seed: bigint, append: string): Promise<{ out: string; status: number | null }> {
+  const s = new Session({ kernel: { name: 'kernel.elf', bytes: fs.readFileSync(elf()) }, cpus, seed, append, noReboot: true });
+  const stop = await s.runToExit({ virtualTimeout: 60e9 });
+  return { out: s.serial.output, status: stop.kind === 'exit' ? stop.status : null };
+}
+
+/** The benchmarks' result lines: name → cycles per operation. */
+function results(out: string): Map<string, number> {
+  return new Map([...out.matchAll(/^bench (\S+): (\d+) ops, (\d+) cycles\/op, (\d+) ns\/op$/gm)].map((m) => [m[1], Number(m[3])]));
+}
+
+describe('bench=', () => {
+  it('bench=all runs each benchmark between a start line and its result, the same for every seed', async () => {
+    const a = await boot(2, 1n, 'bench=all');
+    const b = await boot(2, 5n, 'bench=all');
+    expect(a.status).toBe(1);
+    const r = results(a.out);
+    expect([...r.keys()]).toEqual(['ipi.roundtrip', 'lwkt.switch']);
+    for (const name of r.keys()) expect(a.out).toContain(`bench ${name} start\nbench ${name}: `);
+    // Virtual time between one IPI and its answer: microseconds (a millisecond before machine.ts ended solo slices on a kick).
+    expect(r.get('ipi.roundtrip')).toBeLessThan(50_000);
+    expect(r.get('lwkt.switch')).toBeGreaterThan(0);
+    expect(results(b.out).get('lwkt.switch')).toBe(r.get('lwkt.switch'));
+  }, 120_000);
+
+  it('a benchmark that needs two cpus says so on one; an unknown name runs nothing and exits with status 11', async () => {
+    const one = await boot(1, 1n, 'bench=ipi.roundtrip');
+    expect(one.out).toContain('bench ipi.roundtrip: skipped, it needs two cpus\n');
+    const none = await boot(1, 1n, 'bench=nope');
+    expect(none.out).not.toContain('bench ');
+    expect(none.out).toContain('bench: no benchmark named nope (there are: ipi.roundtrip lwkt.switch)\n');
+    expect(none.status).toBe(11);
+  }, 120_000);
+});
