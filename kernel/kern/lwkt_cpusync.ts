@@ -181,3 +181,13 @@ export function lwkt_cpusync_poll(): bool {
   }
   return cpusync_npending != 0;
 }
+
+/*
+ * lwkt_cpusync_parked: whether this CPU is parked in a cpusync (it has
+ * acknowledged an interlock whose deinterlock has not reached it): it may
+ * run no thread meanwhile, not even a preempting one.
+ * Context: this CPU, critical section.
+ */
+export function lwkt_cpusync_parked(): bool {
+  return cpusync_npending != 0;
+}
