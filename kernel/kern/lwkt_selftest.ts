@@ -1,17 +1,26 @@
-// Self-tests of LWKT on one CPU (reference §1.13, the invariants that need
-// neither IPIs nor interrupts). Every CPU runs them at once, each on its own
-// threads: they also show that the CPUs' schedulers do not interfere. Each
-// test starts in the CPU's boot thread at TDPRI_KERN_DAEMON and records
-// what its threads do with trace(); selftest.ts runs them. Those whose
-// traces order threads of one priority start on a fresh hardclock tick.
+// Self-tests of LWKT (reference §1.13): first on one CPU, the invariants
+// that need neither IPIs nor interrupts; then preemption by interrupt
+// threads, migration and lwkt_setpri of another CPU's thread, which do.
+// Every CPU runs them at once, each on its own threads: they also show
+// that the CPUs' schedulers do not interfere. Each test starts in the CPU's
+// boot thread at TDPRI_KERN_DAEMON and records what its threads do with
+// trace(); selftest.ts runs them. Those whose traces order threads of one
+// priority start on a fresh hardclock tick. The tests that need two CPUs
+// pair each CPU with the next one up (itself when alone) and meet at
+// selftest_barrier; what a thread finds on another CPU goes through shared
+// words indexed by CPU, never through traces (per CPU).
 
-import { cpu_id } from "../hw";
+import { cli, cpu_id, pause, sti, sti_hlt } from "../hw";
+import { smp_active_mask } from "./lwkt_ipiq";
+import { tsleep } from "./kern_synch";
 import {
-  TDF_EXITING, TDF_RUNQ, TDPRI_KERN_USER, TDPRI_SOFT_NORM, TDPRI_USER_NORM, TDPRI_KERN_DAEMON,
-  crit_enter, crit_exit, curthread, lwkt_create, lwkt_deschedule, lwkt_exit, lwkt_schedule, lwkt_setpri,
-  lwkt_switch, lwkt_yield, mycpu, thread,
+  MAXCPU, TDF_EXITING, TDF_INTTHREAD, TDF_MIGRATING, TDF_NOSTART, TDF_PREEMPT_LOCK, TDF_RUNQ, TDPRI_INT_MED,
+  TDPRI_KERN_USER, TDPRI_SOFT_NORM, TDPRI_USER_NORM, TDPRI_KERN_DAEMON,
+  crit_enter, crit_exit, curthread, globaldata, globaldata_find, lwkt_create, lwkt_deschedule, lwkt_exit,
+  lwkt_migratecpu, lwkt_schedule, lwkt_setpri, lwkt_switch, lwkt_yield, mycpu, thread,
 } from "./lwkt_thread";
-import { selftest_tick_align, trace, traceDec, traced } from "./selftest";
+import { lwkt_gettoken, lwkt_reltoken, lwkt_token, lwkt_token_held_excl, lwkt_token_init, lwkt_trytoken } from "./lwkt_token";
+import { selftest_barrier, selftest_tick_align, trace, traceDec, traced } from "./selftest";
 
 /** Records its argument and ends. */
 function note(arg: u32): void {
@@ -224,8 +233,242 @@ function lwkt_test_exit(): string | null {
   return null;
 }
 
+// ---- with IPIs: preemption, migration, remote priority ----------------------------------
+
+/* The next CPU up that takes IPIs, wrapping around; this one when alone. */
+function partner(): u32 {
+  const me = cpu_id();
+  const mask = smp_active_mask();
+  const above = mask & ~((<u64>2 << me) - 1);
+  return <u32>ctz<u64>(above != 0 ? above : mask);
+}
+
+/* Halts until `done` says so or `ticks` hardclock ticks have passed; whether it was done. */
+function halt_until(done: () => bool, ticks: u32): bool {
+  const ticksp = changetype<usize>(mycpu()) + offsetof<globaldata>("gd_ticks");
+  const start = atomic.load<u32>(ticksp);
+  cli();
+  while (!done() && atomic.load<u32>(ticksp) - start < ticks) {
+    sti_hlt();
+    cli();
+  }
+  sti();
+  return done();
+}
+
+/** Shared by CPU: threads one CPU makes for another to act on, and results (atomics). */
+const peer_threads: usize = memory.data(<i32>MAXCPU * 4, 4);
+const peer_results: usize = memory.data(<i32>MAXCPU * 4, 4);
+
+function peer_word(array: usize, cpu: u32): usize {
+  return array + <usize>cpu * 4;
+}
+
+const preempt_toks: usize = memory.data(<i32>MAXCPU * 16, 8);
+
+/** Per CPU: the thread the interrupt thread should find it preempted. */
+let preempt_victim: thread | null = null;
+
+/* An interrupt thread: was it preempting the victim, and could it take the victim's token? */
+function preempt_ithread(arg: u32): void {
+  const tok = changetype<lwkt_token>(preempt_toks + <usize>cpu_id() * offsetof<lwkt_token>());
+  for (let round = 0; round < 2; round++) {
+    trace("i");
+    const victim = preempt_victim!;
+    trace(curthread().td_preempted === victim && (victim.td_flags & TDF_PREEMPT_LOCK) != 0 ? "p" : "n");
+    if (lwkt_trytoken(tok)) {
+      trace("t");
+      lwkt_reltoken(tok);
+    } else {
+      trace("-");
+    }
+    if (round == 1) break;
+    lwkt_deschedule(curthread());
+    lwkt_switch();
+  }
+}
+
+/*
+ * Invariant 2, preemption: the boot thread (pri 10) holds a token and, outside
+ * any critical section, schedules an interrupt thread (TDF_INTTHREAD, pri
+ * 28). Does it run at once, preempting (td_preempted, TDF_PREEMPT_LOCK),
+ * while the boot thread keeps its token, and does the CPU come back to the
+ * boot thread when it blocks? Scheduled inside a critical section, does it
+ * wait for crit_exit, and run as a plain switch, not a preemption?
+ */
+function lwkt_test_preempt(): string | null {
+  const me = curthread();
+  const tok = changetype<lwkt_token>(preempt_toks + <usize>cpu_id() * offsetof<lwkt_token>());
+  lwkt_token_init(tok, "selftest.lwkt.preempt");
+  preempt_victim = me;
+  lwkt_setpri(me, TDPRI_KERN_USER);
+  const ithread = lwkt_create(preempt_ithread, 0, TDPRI_INT_MED, TDF_INTTHREAD | TDF_NOSTART);
+  lwkt_gettoken(tok);
+  trace("m1");
+  lwkt_schedule(ithread);
+  trace(curthread() === me && lwkt_token_held_excl(tok) ? "m2" : "m2-lost");
+  lwkt_reltoken(tok);
+  if (!traced("m1 i p - m2")) return "the interrupt thread did not preempt at once, keeping the token, and come back";
+  crit_enter();
+  lwkt_schedule(ithread);
+  trace("m3");
+  crit_exit();
+  trace("m4");
+  if (!traced("m1 i p - m2 m3 i n t m4")) return "the interrupt thread preempted a critical section";
+  if ((me.td_flags & TDF_PREEMPT_LOCK) != 0) return "the boot thread is still marked preempted";
+  return null;
+}
+
+/** Per CPU: the interrupt thread ran, and found the boot thread preempted (2) or not (1). */
+let remote_ran: u32 = 0;
+let remote_boot: thread | null = null;
+
+function remote_ithread(arg: u32): void {
+  const td = curthread();
+  remote_ran = td.td_preempted === remote_boot && td.td_gd === mycpu() ? 2 : 1;
+}
+
+/*
+ * Invariant 2 by interrupt: CPU 0 schedules CPU 1's interrupt thread while
+ * CPU 1's boot thread spins outside any critical section. Does the IPI
+ * preempt it (from the interrupt, not at a later switch), and does CPU 1
+ * come back to its boot thread? On one CPU, CPU 0 schedules its own.
+ */
+function lwkt_test_preempt_remote(): string | null {
+  const me = cpu_id();
+  const target: u32 = popcnt<u64>(smp_active_mask()) > 1 ? 1 : 0;
+  const receiver = me == target;
+  remote_ran = 0;
+  remote_boot = curthread();
+  if (receiver) atomic.store<u32>(peer_word(peer_threads, me), <u32>changetype<usize>(lwkt_create(remote_ithread, 0, TDPRI_INT_MED, TDF_INTTHREAD | TDF_NOSTART)));
+  selftest_barrier();
+  if (me == 0) lwkt_schedule(changetype<thread>(<usize>atomic.load<u32>(peer_word(peer_threads, target))));
+  let ran = true;
+  if (receiver) {
+    const ticksp = changetype<usize>(mycpu()) + offsetof<globaldata>("gd_ticks");
+    const start = atomic.load<u32>(ticksp);
+    while (remote_ran == 0 && atomic.load<u32>(ticksp) - start < 50) pause();
+    ran = remote_ran == 2 && curthread() === remote_boot;
+  }
+  selftest_barrier();
+  if (!ran) return "the interrupt thread did not preempt the spinning thread, or the cpu did not come back to it";
+  return null;
+}
+
+/*
+ * A thread that migrates to its home CPU's partner and back, holding a
+ * token. It records in peer_results[home] what went wrong (bits), and sets
+ * bit 31 when done.
+ */
+const migrate_toks: usize = memory.data(<i32>MAXCPU * 16, 8);
+const migrate_stage: usize = memory.data(<i32>MAXCPU * 4, 4); // 1: at the partner; 2: home has looked
+
+function on_allq(td: thread): bool {
+  crit_enter();
+  let found = false;
+  for (let t: thread | null = mycpu().gd_tdallq; t; t = t!.td_allnext) if (t === td) found = true;
+  crit_exit();
+  return found;
+}
+
+function migrator(home: u32): void {
+  const td = curthread();
+  const tok = changetype<lwkt_token>(migrate_toks + <usize>home * offsetof<lwkt_token>());
+  const dest = partner();
+  let bad: u32 = 0;
+  lwkt_gettoken(tok);
+  if (td.td_gd !== globaldata_find(home)) bad |= 1;
+  lwkt_migratecpu(dest);
+  if (cpu_id() != dest || mycpu() !== globaldata_find(dest) || td.td_gd !== mycpu()) bad |= 2;
+  if (!on_allq(td) || (td.td_flags & TDF_MIGRATING) != 0) bad |= 4;
+  if (!lwkt_token_held_excl(tok)) bad |= 8;
+  atomic.store<u32>(peer_word(migrate_stage, home), 1);
+  for (let i = 0; i < 50 && atomic.load<u32>(peer_word(migrate_stage, home)) != 2; i++) tsleep(<u32>peer_word(migrate_stage, home), 1);
+  lwkt_migratecpu(home);
+  if (cpu_id() != home || td.td_gd !== mycpu() || !on_allq(td)) bad |= 16;
+  if (!lwkt_token_held_excl(tok)) bad |= 32;
+  lwkt_reltoken(tok);
+  atomic.store<u32>(peer_word(peer_results, home), bad | 0x80000000);
+}
+
+function migrate_stage_1(): bool {
+  return atomic.load<u32>(peer_word(migrate_stage, cpu_id())) != 0;
+}
+
+function migrated_back(): bool {
+  return (atomic.load<u32>(peer_word(peer_results, cpu_id())) & 0x80000000) != 0;
+}
+
+/*
+ * Invariant 3: a thread holding a token calls lwkt_migratecpu(partner), then
+ * comes back. Is it running on the partner afterwards (cpu_id, mycpu,
+ * td_gd), on the partner's gd_tdallq and no longer on its home CPU's, still
+ * holding its token; and the same once home again?
+ */
+function lwkt_test_migrate(): string | null {
+  const me = cpu_id();
+  const alone = partner() == me;
+  const tok = changetype<lwkt_token>(migrate_toks + <usize>me * offsetof<lwkt_token>());
+  lwkt_token_init(tok, "selftest.migrate");
+  atomic.store<u32>(peer_word(migrate_stage, me), 0);
+  atomic.store<u32>(peer_word(peer_results, me), 0);
+  lwkt_setpri(curthread(), TDPRI_KERN_DAEMON);
+  selftest_barrier();
+  const td = lwkt_create(migrator, me, TDPRI_SOFT_NORM);
+  const away = halt_until(migrate_stage_1, 50);
+  const left = alone || !on_allq(td);
+  atomic.store<u32>(peer_word(migrate_stage, me), 2);
+  const back = halt_until(migrated_back, 50);
+  selftest_barrier();
+  if (!away || !back) return "the thread did not get to its partner and back within 50 ticks";
+  const bad = atomic.load<u32>(peer_word(peer_results, me)) & 0x7fffffff;
+  if ((bad & 1) != 0) return "the thread did not start on its home cpu";
+  if ((bad & 2) != 0) return "after lwkt_migratecpu the thread was not running on, and owned by, the new cpu";
+  if ((bad & 4) != 0) return "the migrated thread is not on the new cpu's gd_tdallq, or still marked migrating";
+  if ((bad & 40) != 0) return "the migrated thread lost its token";
+  if ((bad & 16) != 0) return "the thread did not come back home";
+  if (!left) return "the migrated thread is still on its old cpu's gd_tdallq";
+  return null;
+}
+
+/** Per CPU: the priority the low thread ran at, 0 until it runs. */
+let setpri_seen: i32 = 0;
+
+function setpri_seen_yet(): bool {
+  return setpri_seen != 0;
+}
+
+function setpri_low(arg: u32): void {
+  setpri_seen = curthread().td_pri;
+}
+
+/*
+ * lwkt_setpri of another CPU's thread: each CPU makes a thread below its
+ * boot thread (it cannot run while the boot thread does), and raises its
+ * partner's above the partner's boot thread. Does the owner apply it, so
+ * that the thread runs at once there, at its new priority?
+ */
+function lwkt_test_setpri_remote(): string | null {
+  const me = cpu_id();
+  setpri_seen = 0;
+  lwkt_setpri(curthread(), TDPRI_KERN_DAEMON);
+  atomic.store<u32>(peer_word(peer_threads, me), <u32>changetype<usize>(lwkt_create(setpri_low, 0, TDPRI_USER_NORM)));
+  const early = setpri_seen != 0;
+  selftest_barrier();
+  lwkt_setpri(changetype<thread>(<usize>atomic.load<u32>(peer_word(peer_threads, partner()))), TDPRI_SOFT_NORM);
+  const ran = halt_until(setpri_seen_yet, 50);
+  selftest_barrier();
+  if (early) return "a thread below the boot thread ran before it was raised";
+  if (!ran) return "the raised thread did not run within 50 ticks";
+  if (setpri_seen != TDPRI_SOFT_NORM) return "the raised thread did not run at its new priority";
+  return null;
+}
+
 /** This file's tests, in the order they run (kern/selftest.ts). */
-export const LWKT_TESTS: StaticArray<string> = ["lwkt.priority", "lwkt.roundrobin", "lwkt.yield", "lwkt.deschedule", "lwkt.critical", "lwkt.oncpu", "lwkt.exit"];
+export const LWKT_TESTS: StaticArray<string> = [
+  "lwkt.priority", "lwkt.roundrobin", "lwkt.yield", "lwkt.deschedule", "lwkt.critical", "lwkt.oncpu", "lwkt.exit",
+  "lwkt.preempt", "lwkt.preempt_remote", "lwkt.migrate", "lwkt.setpri_remote",
+];
 
 /* lwkt_selftest: runs LWKT_TESTS[i]. */
 export function lwkt_selftest(i: i32): string | null {
@@ -236,6 +479,10 @@ export function lwkt_selftest(i: i32): string | null {
     case 3: return lwkt_test_deschedule();
     case 4: return lwkt_test_critical();
     case 5: return lwkt_test_oncpu();
-    default: return lwkt_test_exit();
+    case 6: return lwkt_test_exit();
+    case 7: return lwkt_test_preempt();
+    case 8: return lwkt_test_preempt_remote();
+    case 9: return lwkt_test_migrate();
+    default: return lwkt_test_setpri_remote();
   }
 }

@@ -31,10 +31,11 @@ import { IPIQ_TESTS, ipiq_selftest } from "./lwkt_ipiq_selftest";
 import { CPUSYNC_TESTS, cpusync_selftest } from "./lwkt_cpusync_selftest";
 import { SYSTIMER_TESTS, systimer_selftest } from "./kern_systimer_selftest";
 import { TSLEEP_TESTS, tsleep_selftest } from "./kern_synch_selftest";
+import { TOKEN_TESTS, token_selftest } from "./lwkt_token_selftest";
 
 // The tests come in groups, one per *_selftest.ts file, each exporting its
 // names and a function that runs its i-th test; they run in this order.
-const GROUPS: i32 = 5;
+const GROUPS: i32 = 6;
 
 function group_names(g: i32): StaticArray<string> {
   switch (g) {
@@ -42,7 +43,8 @@ function group_names(g: i32): StaticArray<string> {
     case 1: return IPIQ_TESTS;
     case 2: return CPUSYNC_TESTS;
     case 3: return SYSTIMER_TESTS;
-    default: return TSLEEP_TESTS;
+    case 4: return TSLEEP_TESTS;
+    default: return TOKEN_TESTS;
   }
 }
 
@@ -52,7 +54,8 @@ function group_call(g: i32, i: i32): string | null {
     case 1: return ipiq_selftest(i);
     case 2: return cpusync_selftest(i);
     case 3: return systimer_selftest(i);
-    default: return tsleep_selftest(i);
+    case 4: return tsleep_selftest(i);
+    default: return token_selftest(i);
   }
 }
 
