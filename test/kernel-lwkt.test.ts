@@ -1,10 +1,11 @@
 /**
- * LWKT, IPI messaging, cpusync, SYSTIMERS and tsleep/wakeup on every CPU
- * (kernel/kern/lwkt_thread.ts, lwkt_ipiq.ts, lwkt_cpusync.ts,
- * kern_systimer.ts, kern_synch.ts): kernel/main.ts booted with
- * `selftest=all` on the command line runs kernel/kern/lwkt_selftest.ts,
- * lwkt_ipiq_selftest.ts, lwkt_cpusync_selftest.ts, kern_systimer_selftest.ts
- * and kern_synch_selftest.ts on each CPU at once
+ * LWKT, IPI messaging, cpusync, SYSTIMERS, tsleep/wakeup and serializing
+ * tokens on every CPU (kernel/kern/lwkt_thread.ts, lwkt_ipiq.ts,
+ * lwkt_cpusync.ts, kern_systimer.ts, kern_synch.ts, lwkt_token.ts):
+ * kernel/main.ts booted with `selftest=all` on the command line runs
+ * kernel/kern/lwkt_selftest.ts, lwkt_ipiq_selftest.ts,
+ * lwkt_cpusync_selftest.ts, kern_systimer_selftest.ts, kern_synch_selftest.ts
+ * and lwkt_token_selftest.ts on each CPU at once
  * (the IPI storm among them: thousands of IPIs between every pair of CPUs
  * through 4-entry FIFOs, checked by sequence numbers; the timer tests
  * compare times on the LAPIC timer and TSC but print only ok or FAIL), and each
@@ -23,10 +24,12 @@ import { ROOT } from './helpers/emu.js';
 /** Every test kernel/kern/selftest.ts knows, in the order it runs them. */
 const TESTS = [
   'lwkt.priority', 'lwkt.roundrobin', 'lwkt.yield', 'lwkt.deschedule', 'lwkt.critical', 'lwkt.oncpu', 'lwkt.exit',
+  'lwkt.preempt', 'lwkt.preempt_remote', 'lwkt.migrate', 'lwkt.setpri_remote',
   'ipiq.storm', 'ipiq.critical', 'ipiq.passive', 'ipiq.nowait', 'ipiq.mask', 'lwkt.schedule_remote', 'lwkt.deschedule_remote',
   'cpusync.quiesce', 'cpusync.concurrent',
   'systimer.hardclock', 'systimer.oneshot', 'systimer.del', 'systimer.critical', 'lwkt.schedulerclock',
   'tsleep.timeout', 'tsleep.wakeup', 'tsleep.remote',
+  'token.sleep', 'token.recursion', 'token.shared', 'token.deadlock', 'token.preempt', 'token.collisions', 'token.pool',
 ];
 /** The debug-exit values kernel/kern/kern_shutdown.ts writes, as exit statuses. */
 const STATUS_OK = 1;

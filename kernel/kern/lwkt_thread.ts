@@ -477,7 +477,10 @@ export function lwkt_switch(): void {
  * scheduling path added; it masters no cpusync and this CPU is parked in
  * none; ntd holds no tokens; neither is preempted and ntd preempts nothing.
  * When ntd blocks, lwkt_switch comes straight back here. The preempted
- * thread keeps its tokens and stays on the run queue.
+ * thread keeps its tokens and stays on the run queue. NOTE: preempting from
+ * an IPI leaves this CPU's IPI processing, and its doorbell (gd_npoll),
+ * suspended under ntd until ntd blocks: interrupt threads must not wait for
+ * IPIs without blocking.
  * Context: the scheduling paths (lwkt_schedule, lwkt_schedule_remote from
  * an interrupt frame), in a critical section.
  */

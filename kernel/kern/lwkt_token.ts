@@ -46,7 +46,7 @@ export const LWKT_MAXTOKENS: i32 = 32;
 /** Pool tokens: a prime, so that addresses spread over all of them. */
 export const LWKT_POOL_TOKENS: u32 = 4001;
 /** Named tokens the table has room for. */
-export const LWKT_NAMED_TOKENS: u32 = 256;
+export const LWKT_NAMED_TOKENS: u32 = 1024;
 /** Attempts, a pause apart, before a thread gives up the CPU to wait for a token. */
 const LWKT_TOKEN_SPIN: i32 = 5;
 
