@@ -30,6 +30,7 @@ const TESTS = [
   'systimer.hardclock', 'systimer.oneshot', 'systimer.del', 'systimer.critical', 'lwkt.schedulerclock',
   'tsleep.timeout', 'tsleep.wakeup', 'tsleep.remote',
   'token.sleep', 'token.recursion', 'token.shared', 'token.deadlock', 'token.preempt', 'token.collisions', 'token.pool',
+  'token.hard',
 ];
 /** The debug-exit values kernel/kern/kern_shutdown.ts writes, as exit statuses. */
 const STATUS_OK = 1;

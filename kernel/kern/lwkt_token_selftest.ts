@@ -7,6 +7,7 @@
 
 import { cli, cpu_id, pause, sti, sti_hlt } from "../hw";
 import { tsleep, wakeup } from "./kern_synch";
+import { systimer, systimer_alloc, systimer_init_oneshot } from "./kern_systimer";
 import { smp_active_mask } from "./lwkt_ipiq";
 import {
   MAXCPU, TDF_INTTHREAD, TDF_NOSTART, TDF_PREEMPT_LOCK, TDPRI_INT_MED, TDPRI_KERN_DAEMON, TDPRI_SOFT_NORM, curthread,
@@ -423,9 +424,54 @@ function token_test_pool(): string | null {
   return null;
 }
 
+// ---- hard code ---------------------------------------------------------------------------
+
+const hard_toks: usize = memory.data(<i32>MAXCPU * 16, 8);
+
+/** Per CPU: the systimer, and what its callback found (0: not run yet). */
+let hard_timer: systimer | null = null;
+let hard_result: u32 = 0;
+
+function hard_ran(): bool {
+  return hard_result != 0;
+}
+
+/* A systimer callback (hard code) that takes the interrupted thread's token again, and releases it. */
+function hard_callback(info: u32, frame: u32): void {
+  const tok = tok_at(hard_toks, cpu_id());
+  lwkt_gettoken(tok);
+  const count = lwkt_token_count(tok);
+  lwkt_reltoken(tok);
+  hard_result = count == (TOK_EXCLUSIVE | TOK_INCR) && lwkt_token_count(tok) == TOK_EXCLUSIVE ? 1 : 2;
+}
+
+/*
+ * May hard code take a token the thread it interrupted holds? A systimer
+ * callback, run from the timer interrupt while the boot thread holds T and
+ * halts, gets T (a recursive reference on the boot thread's stack) and
+ * releases it, leaving the boot thread's hold as it was. (Taking a token
+ * nobody there holds would panic.)
+ */
+function token_test_hard(): string | null {
+  const tok = tok_at(hard_toks, cpu_id());
+  lwkt_token_init(tok, "selftest.hard");
+  if (!hard_timer) hard_timer = systimer_alloc();
+  hard_result = 0;
+  lwkt_gettoken(tok);
+  systimer_init_oneshot(hard_timer!, hard_callback, 0, 1000);
+  const ran = halt_until(hard_ran, 50);
+  const still = lwkt_token_held_excl(tok) && lwkt_cnttoken(tok, curthread()) == 1;
+  lwkt_reltoken(tok);
+  if (!ran) return "the systimer callback did not run within 50 ticks";
+  if (hard_result != 1) return "the callback's recursive reference did not count as one shared holder";
+  if (!still) return "the callback changed the thread's hold";
+  return null;
+}
+
 /** This file's tests, in the order they run (kern/selftest.ts). */
 export const TOKEN_TESTS: StaticArray<string> = [
   "token.sleep", "token.recursion", "token.shared", "token.deadlock", "token.preempt", "token.collisions", "token.pool",
+  "token.hard",
 ];
 
 /* token_selftest: runs TOKEN_TESTS[i]. */
@@ -437,6 +483,7 @@ export function token_selftest(i: i32): string | null {
     case 3: return token_test_deadlock();
     case 4: return token_test_preempt();
     case 5: return token_test_collisions();
-    default: return token_test_pool();
+    case 6: return token_test_pool();
+    default: return token_test_hard();
   }
 }
