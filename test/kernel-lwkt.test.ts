@@ -1,13 +1,13 @@
 /**
- * LWKT, IPI messaging, cpusync, SYSTIMERS, tsleep/wakeup and serializing
- * tokens on every CPU (kernel/kern/lwkt_thread.ts, lwkt_ipiq.ts,
- * lwkt_cpusync.ts, kern_systimer.ts, kern_synch.ts, lwkt_token.ts):
- * kernel/main.ts booted with `selftest=all` on the command line runs
- * kernel/kern/lwkt_selftest.ts, lwkt_ipiq_selftest.ts,
- * lwkt_cpusync_selftest.ts, kern_systimer_selftest.ts, kern_synch_selftest.ts
- * and lwkt_token_selftest.ts on each CPU at once
+ * The kernel's mechanisms on every CPU: kernel/main.ts booted with
+ * `selftest=all` on the command line runs every group of self-tests
+ * (kernel/kern/*_selftest.ts, kernel/arch/x86_64/*_selftest.ts: LWKT, IPI
+ * messaging, cpusync, SYSTIMERS, tsleep/wakeup, serializing tokens, message
+ * ports, kmalloc and objcache, pmap) on each CPU at once
  * (the IPI storm among them: thousands of IPIs between every pair of CPUs
- * through 4-entry FIFOs, checked by sequence numbers; the timer tests
+ * through 4-entry FIFOs, checked by sequence numbers; the message storm:
+ * requests from every CPU to a thread port on every CPU and their replies,
+ * checked the same way; the timer tests
  * compare times on the LAPIC timer and TSC but print only ok or FAIL), and each
  * CPU prints one line per test, in CPU order. So the whole transcript is the
  * same whatever the seed (the interleaving of the vCPUs); a test that does
@@ -31,6 +31,9 @@ const TESTS = [
   'tsleep.timeout', 'tsleep.wakeup', 'tsleep.remote',
   'token.sleep', 'token.recursion', 'token.shared', 'token.deadlock', 'token.preempt', 'token.collisions', 'token.pool',
   'token.hard',
+  'msgport.initmsg', 'msgport.syncerror', 'msgport.flags', 'msgport.priority', 'msgport.dropmsg', 'msgport.remote',
+  'msgport.domsg', 'msgport.forward', 'msgport.abort', 'msgport.spin', 'msgport.spin_oncpu', 'msgport.serializer',
+  'msgport.serialize_port', 'msgport.replyonly', 'msgport.putonly', 'msgport.panic', 'msgport.storm',
 ];
 /** The debug-exit values kernel/kern/kern_shutdown.ts writes, as exit statuses. */
 const STATUS_OK = 1;

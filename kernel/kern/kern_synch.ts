@@ -14,7 +14,10 @@
 //
 // Like DragonFly's, a wakeup that comes before the sleeper is on its queue
 // is not remembered: the caller makes the condition and the sleep atomic
-// (a critical section on one CPU).
+// (a critical section on one CPU). A condition other CPUs change under a
+// lock is made atomic with tsleep_interlock: the sleeper queues itself
+// while it holds the lock, drops it, and tsleep(..., PINTERLOCKED) sleeps
+// only if no wakeup took it off the queue meanwhile (ssleep, zsleep).
 
 import { panic } from "./kern_shutdown";
 import { HZ, systimer, systimer_alloc, systimer_del, systimer_init_oneshot } from "./kern_systimer";
@@ -27,6 +30,9 @@ import {
 
 /** tsleep's result when the timeout came first. */
 export const EWOULDBLOCK: i32 = 35;
+
+/** tsleep flag: the caller is on ident's queue already (tsleep_interlock). */
+export const PINTERLOCKED: i32 = 0x400;
 
 /** Hash slots (a power of two). */
 export const TSLEEP_SLOTS: u32 = 64;
@@ -91,17 +97,27 @@ function _tsleep_timeout(info: u32, frame: u32): void {
 /*
  * tsleep: blocks the calling thread until wakeup(ident), or, if timo > 0,
  * until timo hardclock ticks (1/HZ s) have passed; 0 after a wakeup,
- * EWOULDBLOCK after the timeout.
+ * EWOULDBLOCK after the timeout. With PINTERLOCKED in flags the caller
+ * did tsleep_interlock(ident) and has stayed in a critical section since:
+ * if a wakeup has taken it off the queue already, tsleep returns 0 at once.
  * Context: thread, critical section or not (it switches either way); not an
  * IPI handler or callback.
  */
-export function tsleep(ident: u32, timo: u32): i32 {
+export function tsleep(ident: u32, timo: u32, flags: i32 = 0): i32 {
   const gd = mycpu();
   const td = gd.gd_curthread;
   if (td === gd.gd_idlethread) panic("tsleep: the idle thread");
   crit_enter();
   td.td_flags &= ~TDF_TIMEOUT;
-  _tsleep_insert(td, ident);
+  if ((flags & PINTERLOCKED) == 0) {
+    _tsleep_insert(td, ident);
+  } else {
+    if ((td.td_flags & TDF_TSLEEPQ) == 0) {
+      crit_exit();
+      return 0;
+    }
+    if (td.td_wchan != ident) panic("tsleep: PINTERLOCKED on another channel than tsleep_interlock's");
+  }
   if (timo > 0) {
     if (!td.td_sleeptimer) td.td_sleeptimer = systimer_alloc();
     systimer_init_oneshot(td.td_sleeptimer!, _tsleep_timeout, <u32>changetype<usize>(td), <u64>timo * 1000000 / HZ);
@@ -112,6 +128,30 @@ export function tsleep(ident: u32, timo: u32): i32 {
   const error = (td.td_flags & TDF_TIMEOUT) != 0 ? EWOULDBLOCK : 0;
   crit_exit();
   return error;
+}
+
+/*
+ * tsleep_interlock: puts the calling thread on ident's sleep queue now, so
+ * that a wakeup(ident) from here on takes it off, for the
+ * tsleep(ident, timo, PINTERLOCKED) that follows.
+ * Context: thread, IN A CRITICAL SECTION KEPT UNTIL THAT TSLEEP (or
+ * tsleep_remove), with no switch in between.
+ */
+export function tsleep_interlock(ident: u32): void {
+  const td = mycpu().gd_curthread;
+  if (td.td_critcount <= 0) panic("tsleep_interlock: not in a critical section");
+  if ((td.td_flags & TDF_TSLEEPQ) != 0) _tsleep_remove(td);
+  _tsleep_insert(td, ident);
+}
+
+/*
+ * tsleep_remove: takes the calling thread off the sleep queue a
+ * tsleep_interlock put it on, when it will not sleep after all.
+ * Context: as tsleep_interlock, instead of its tsleep.
+ */
+export function tsleep_remove(): void {
+  const td = mycpu().gd_curthread;
+  if ((td.td_flags & TDF_TSLEEPQ) != 0) _tsleep_remove(td);
 }
 
 /* This CPU's share of a wakeup: every sleeper on ident, in the order they slept. */

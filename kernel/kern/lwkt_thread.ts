@@ -70,6 +70,7 @@ import { lwkt_cpusync_parked } from "./lwkt_cpusync";
 import { systimer, systimer_intr } from "./kern_systimer";
 import { intr_splz } from "./kern_intr";
 import { LWKT_TOKSTACK_BYTES, lwkt_getalltokens, lwkt_relalltokens } from "./lwkt_token";
+import { lwkt_port, lwkt_thread_msgport_init } from "./lwkt_msgport";
 
 /** td_pri: higher runs first (§1.4). */
 export const TDPRI_IDLE_THREAD: i32 = 0;
@@ -143,6 +144,8 @@ export class thread {
   td_toks_base: usize; // immutable once allocated: LWKT_MAXTOKENS lwkt_tokref
   td_toks_stop: usize; // past the top ref
   td_toks_have: usize; // 0: every ref below td_toks_stop is held; else the first that is not
+  // lwkt_msgport.ts: its own thread port, allocated at its first creation (lwkt_thread_msgport_init):
+  td_msgport: lwkt_port;
 }
 
 /** One run queue: a FIFO of the runnable threads of one priority. */
@@ -729,11 +732,13 @@ function lwkt_alloc_thread(gd: globaldata): thread {
     const kstack = td.td_kstack;
     const sleeptimer = td.td_sleeptimer; // dequeued: tsleep deletes it before it returns
     const toks = td.td_toks_base;
+    const msgport = td.td_msgport;
     memory.fill(changetype<usize>(td), 0, offsetof<thread>());
     td.td_kstack = kstack;
     td.td_sleeptimer = sleeptimer;
     td.td_toks_base = toks;
     td.td_toks_stop = toks;
+    td.td_msgport = msgport;
     return td;
   }
   const fresh = changetype<thread>(bootalloc(offsetof<thread>(), 64));
@@ -753,6 +758,7 @@ function lwkt_init_thread(gd: globaldata, func: u32, arg: u32, pri: i32): thread
   td.td_arg = arg;
   td.td_sp = stack_init(<u64>(td.td_kstack + LWKT_STACK_BYTES), <u64>(td.td_kstack + LWKT_STACK_GUARD),
     lwkt_thread_start.index, <u32>changetype<usize>(td));
+  lwkt_thread_msgport_init(td);
   _lwkt_allq_insert(gd, td);
   return td;
 }
@@ -842,6 +848,7 @@ export function lwkt_gdinit(): void {
   td.td_pri = TDPRI_KERN_DAEMON;
   td.td_toks_base = bootalloc(LWKT_TOKSTACK_BYTES, 8);
   td.td_toks_stop = td.td_toks_base;
+  lwkt_thread_msgport_init(td);
   gd.gd_curthread = td;
   _lwkt_allq_insert(gd, td);
   _lwkt_enqueue(gd, td);

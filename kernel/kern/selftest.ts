@@ -32,10 +32,11 @@ import { CPUSYNC_TESTS, cpusync_selftest } from "./lwkt_cpusync_selftest";
 import { SYSTIMER_TESTS, systimer_selftest } from "./kern_systimer_selftest";
 import { TSLEEP_TESTS, tsleep_selftest } from "./kern_synch_selftest";
 import { TOKEN_TESTS, token_selftest } from "./lwkt_token_selftest";
+import { MSGPORT_TESTS, msgport_selftest } from "./lwkt_msgport_selftest";
 
 // The tests come in groups, one per *_selftest.ts file, each exporting its
 // names and a function that runs its i-th test; they run in this order.
-const GROUPS: i32 = 6;
+const GROUPS: i32 = 7;
 
 function group_names(g: i32): StaticArray<string> {
   switch (g) {
@@ -44,7 +45,8 @@ function group_names(g: i32): StaticArray<string> {
     case 2: return CPUSYNC_TESTS;
     case 3: return SYSTIMER_TESTS;
     case 4: return TSLEEP_TESTS;
-    default: return TOKEN_TESTS;
+    case 5: return TOKEN_TESTS;
+    default: return MSGPORT_TESTS;
   }
 }
 
@@ -55,7 +57,8 @@ function group_call(g: i32, i: i32): string | null {
     case 2: return cpusync_selftest(i);
     case 3: return systimer_selftest(i);
     case 4: return tsleep_selftest(i);
-    default: return token_selftest(i);
+    case 5: return token_selftest(i);
+    default: return msgport_selftest(i);
   }
 }
 
