@@ -27,7 +27,7 @@ import {
   lwkt_serialize, lwkt_serialize_enter, lwkt_serialize_exit, lwkt_serialize_init, lwkt_serialize_is_held,
   lwkt_serialize_try,
 } from "./lwkt_serialize";
-import { MAXCPU, TDPRI_SOFT_NORM, crit_enter, crit_exit, curthread, lwkt_create, lwkt_yield } from "./lwkt_thread";
+import { MAXCPU, TDPRI_SOFT_NORM, crit_enter, crit_exit, curthread, lwkt_create, lwkt_yield, mycpu } from "./lwkt_thread";
 import { selftest_barrier, trace, traceDec, traced } from "./selftest";
 
 const ENOENT: i32 = 2;
@@ -115,7 +115,8 @@ let echo_bad: u32 = 0;
 /*
  * Takes requests off its port: each must be in flight (not DONE, not
  * QUEUED once taken, not INTRANSIT, put on this port); replies 2x+1 with
- * ECHO_ERROR, until ECHO_QUIT.
+ * ECHO_ERROR, until ECHO_QUIT. A SYNC request from this CPU must be
+ * DONE|REPLY and not QUEUED as soon as it is replied.
  */
 function echo_server(arg: u32): void {
   const port = myport();
@@ -127,7 +128,11 @@ function echo_server(arg: u32): void {
       break;
     }
     msg.ms_result = msg.ms_result * 2 + 1;
+    const sync = has(msg, MSGF_SYNC, MSGF_SYNC);
+    const local = msg.ms_reply_port!.mpu_td!.td_gd === mycpu();
     lwkt_replymsg(msg, ECHO_ERROR);
+    // A look, no more: the waiter is below us on this CPU and has not run yet.
+    if (sync && local && !has(msg, MSGF_QUEUED | MSGF_DONE | MSGF_REPLY, MSGF_DONE | MSGF_REPLY)) echo_bad++;
   }
   thread_done();
 }
@@ -267,7 +272,7 @@ function msgport_test_flags(): string | null {
   lwkt_replymsg(b, 0);
   if (lwkt_waitmsg(b, 0) != 0 || has(b, MSGF_QUEUED, MSGF_QUEUED)) return "waitmsg did not take its reply off the reply port";
   if (lwkt_getport(myport()) !== a || lwkt_getport(myport()) !== null) return "waitmsg took another message off the reply port";
-  if (!echo_stop(3, 1)) return "the echo server saw a request DONE, QUEUED, REPLY or in transit";
+  if (!echo_stop(3, 1)) return "the echo server saw a request DONE, QUEUED, REPLY or in transit, or a SYNC reply queued";
   return null;
 }
 
