@@ -145,6 +145,7 @@ export class lwkt_port {
 const MSGPORT_MAXCPU: u32 = 64;
 const msgport_counters: usize = memory.data(<i32>MSGPORT_MAXCPU * MSGCNT_COUNT * 4, 4);
 
+/* Adds one to this CPU's counter `which`; atomic, for IPI handlers count too. */
 function _count(which: i32): void {
   atomic.add<u32>(msgport_counters + (<usize>mycpu().gd_cpuid * <usize>MSGCNT_COUNT + <usize>which) * 4, 1);
 }
@@ -159,6 +160,7 @@ export function lwkt_msgport_counter(cpu: u32, which: i32): u32 {
   return atomic.load<u32>(msgport_counters + (<usize>cpu * <usize>MSGCNT_COUNT + <usize>which) * 4);
 }
 
+// ms_flags, always by atomics: an IPI handler on another CPU may be changing other bits.
 function ms_flags_p(msg: lwkt_msg): usize {
   return changetype<usize>(msg) + offsetof<lwkt_msg>("ms_flags");
 }
@@ -175,6 +177,7 @@ function _msg_clear(msg: lwkt_msg, flags: u32): void {
   atomic.and<u32>(ms_flags_p(msg), ~flags);
 }
 
+/* The spin port's lock, which lives in mp_spin. */
 function _port_spin(port: lwkt_port): spinlock {
   return changetype<spinlock>(changetype<usize>(port) + offsetof<lwkt_port>("mp_spin"));
 }
@@ -271,6 +274,7 @@ export function lwkt_msg_sendcheck(msg: lwkt_msg): string | null {
   return null;
 }
 
+/* Panics unless msg may be sent (lwkt_msg_sendcheck). */
 function _lwkt_assert_sendable(msg: lwkt_msg): void {
   const why = lwkt_msg_sendcheck(msg);
   if (why !== null) panic(why!);
@@ -600,10 +604,16 @@ function _thread_sleep(port: lwkt_port): void {
   port.mp_flags &= ~MSGPORTF_WAITING;
 }
 
+/* Panics with why unless the caller owns the thread port. */
 function _thread_owner(port: lwkt_port, why: string): void {
   if (port.mpu_td !== curthread()) panic(why);
 }
 
+/*
+ * Queues msg on the owner's CPU and wakes the owner: here in a critical
+ * section, else by IPI (INTRANSIT meanwhile). Always EASYNC.
+ * Context: thread or IPI handler, any CPU.
+ */
 function _thread_putport(port: lwkt_port, msg: lwkt_msg): i32 {
   const td = port.mpu_td!;
   msg.ms_target_port = port;
@@ -634,6 +644,12 @@ function _thread_putport_remote(arg1: u32, arg2: u32, frame: u32): void {
   _thread_wake(port);
 }
 
+/*
+ * Completes msg on the reply port owner's CPU (here, or by IPI with REPLY
+ * and INTRANSIT set meanwhile): a SYNC message only becomes DONE|REPLY,
+ * any other is queued as a reply; the owner is woken if it waits.
+ * Context: thread or IPI handler, any CPU.
+ */
 function _thread_replyport(port: lwkt_port, msg: lwkt_msg): void {
   if ((_msg_flags(msg) & MSGF_INTRANSIT) != 0) panic("lwkt_replymsg: the message is in transit");
   const td = port.mpu_td!;
@@ -665,6 +681,7 @@ function _thread_replyport_remote(arg1: u32, arg2: u32, frame: u32): void {
   _thread_wake(port);
 }
 
+/* Context: the owner. */
 function _thread_getport(port: lwkt_port): lwkt_msg | null {
   _thread_owner(port, "lwkt_getport: not the thread port's owner");
   crit_enter();
@@ -673,6 +690,7 @@ function _thread_getport(port: lwkt_port): lwkt_msg | null {
   return msg;
 }
 
+/* Context: the owner; blocks. */
 function _thread_waitport(port: lwkt_port): lwkt_msg {
   _thread_owner(port, "lwkt_waitport: not the thread port's owner");
   crit_enter();
@@ -685,6 +703,7 @@ function _thread_waitport(port: lwkt_port): lwkt_msg {
   return msg!;
 }
 
+/* Sleeps until DONE (set on this CPU only), then takes a queued reply off. Context: the owner; blocks. */
 function _thread_waitmsg(port: lwkt_port, msg: lwkt_msg): i32 {
   _thread_owner(port, "lwkt_waitmsg: not the reply port's owner");
   crit_enter();
@@ -694,6 +713,7 @@ function _thread_waitmsg(port: lwkt_port, msg: lwkt_msg): i32 {
   return msg.ms_error;
 }
 
+/* Context: the owner. */
 function _thread_dropmsg(port: lwkt_port, msg: lwkt_msg): i32 {
   _thread_owner(port, "lwkt_dropmsg: not the thread port's owner");
   crit_enter();
@@ -710,6 +730,7 @@ function _thread_dropmsg(port: lwkt_port, msg: lwkt_msg): i32 {
 // ---- spin ports: any thread, mp_spin -------------------------------------------------
 // NO IPI UNDER mp_spin (kern_spinlock.ts): the wakeups come after the unlock.
 
+/* Queues msg and wakes the port's sleepers, if any. Always EASYNC. Context: thread, any CPU. */
 function _spin_putport(port: lwkt_port, msg: lwkt_msg): i32 {
   msg.ms_target_port = port;
   const spin = _port_spin(port);
@@ -722,11 +743,17 @@ function _spin_putport(port: lwkt_port, msg: lwkt_msg): i32 {
   return EASYNC;
 }
 
+/* _spin_putport, from the port's fixed CPU only. */
 function _spin_putport_oncpu(port: lwkt_port, msg: lwkt_msg): i32 {
   if (port.mp_cpuid != <i32>mycpu().gd_cpuid) panic("lwkt_sendmsg_oncpu: not on the port's cpu");
   return _spin_putport(port, msg);
 }
 
+/*
+ * A SYNC message becomes DONE|REPLY and its sleeper (MSGF_WAITING) is
+ * woken; any other is queued as a reply and the port's sleepers woken.
+ * Context: thread, any CPU.
+ */
 function _spin_replyport(port: lwkt_port, msg: lwkt_msg): void {
   const spin = _port_spin(port);
   let ident: usize = 0;
@@ -745,6 +772,7 @@ function _spin_replyport(port: lwkt_port, msg: lwkt_msg): void {
   if (ident != 0) wakeup(<u32>ident);
 }
 
+/* Context: thread, any CPU. */
 function _spin_getport(port: lwkt_port): lwkt_msg | null {
   const spin = _port_spin(port);
   spin_lock(spin);
@@ -753,6 +781,7 @@ function _spin_getport(port: lwkt_port): lwkt_msg | null {
   return msg;
 }
 
+/* Context: thread, any CPU; blocks. */
 function _spin_waitport(port: lwkt_port): lwkt_msg {
   const spin = _port_spin(port);
   spin_lock(spin);
@@ -766,6 +795,7 @@ function _spin_waitport(port: lwkt_port): lwkt_msg {
   return msg!;
 }
 
+/* Sleeps on the message (SYNC) or the port until DONE. Context: thread, any CPU; blocks. */
 function _spin_waitmsg(port: lwkt_port, msg: lwkt_msg): i32 {
   const spin = _port_spin(port);
   spin_lock(spin);
@@ -783,6 +813,7 @@ function _spin_waitmsg(port: lwkt_port, msg: lwkt_msg): i32 {
   return msg.ms_error;
 }
 
+/* Context: the port's owner thread. */
 function _spin_dropmsg(port: lwkt_port, msg: lwkt_msg): i32 {
   if (port.mpu_td !== curthread()) panic("lwkt_dropmsg: not the spin port's owner");
   const spin = _port_spin(port);
@@ -799,12 +830,14 @@ function _spin_dropmsg(port: lwkt_port, msg: lwkt_msg): i32 {
 
 // ---- serializer ports: every caller holds mp_serialize ----------------------------------
 
+/* The port's serializer; panics with why unless the caller holds it. */
 function _serialize_held(port: lwkt_port, why: string): lwkt_serialize {
   const slz = port.mp_serialize!;
   if (!lwkt_serialize_is_held(slz)) panic(why);
   return slz;
 }
 
+/* As _spin_putport, under the serializer. Context: thread holding it. */
 function _serialize_putport(port: lwkt_port, msg: lwkt_msg): i32 {
   _serialize_held(port, "lwkt_msgport: serializer port put without the serializer");
   msg.ms_target_port = port;
@@ -816,6 +849,7 @@ function _serialize_putport(port: lwkt_port, msg: lwkt_msg): i32 {
   return EASYNC;
 }
 
+/* As _spin_replyport, under the serializer. Context: thread holding it. */
 function _serialize_replyport(port: lwkt_port, msg: lwkt_msg): void {
   _serialize_held(port, "lwkt_replymsg: serializer port reply without the serializer");
   if ((_msg_flags(msg) & MSGF_SYNC) != 0) {
@@ -832,11 +866,13 @@ function _serialize_replyport(port: lwkt_port, msg: lwkt_msg): void {
   }
 }
 
+/* Context: thread holding the serializer. */
 function _serialize_getport(port: lwkt_port): lwkt_msg | null {
   _serialize_held(port, "lwkt_getport: serializer port without the serializer");
   return _lwkt_takemsg(port);
 }
 
+/* Context: thread holding the serializer, released while it sleeps; blocks. */
 function _serialize_waitport(port: lwkt_port): lwkt_msg {
   const slz = _serialize_held(port, "lwkt_waitport: serializer port without the serializer");
   let msg = _lwkt_takemsg(port);
@@ -848,6 +884,7 @@ function _serialize_waitport(port: lwkt_port): lwkt_msg {
   return msg!;
 }
 
+/* As _spin_waitmsg, zsleeping. Context: thread holding the serializer; blocks. */
 function _serialize_waitmsg(port: lwkt_port, msg: lwkt_msg): i32 {
   const slz = _serialize_held(port, "lwkt_waitmsg: serializer port without the serializer");
   while ((_msg_flags(msg) & MSGF_DONE) == 0) {
