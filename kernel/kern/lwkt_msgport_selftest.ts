@@ -108,7 +108,7 @@ function wait_threads_done(n: u32): void {
 const ECHO_QUIT: u64 = 0xffffffff;
 const ECHO_ERROR: i32 = 7;
 
-/** Each CPU's echo server's port (atomics), and per CPU what the server saw wrong. */
+/** Each CPU's echo server's port, or its remote test sleeper's (atomics); per CPU what the server saw wrong. */
 const echo_ports: usize = memory.data(<i32>MAXCPU * 4, 4);
 let echo_bad: u32 = 0;
 
@@ -340,9 +340,10 @@ function counters_delta(which: i32): u32 {
 
 /*
  * Invariant 3, the put to another CPU's thread port: each CPU's thread
- * sleeps in waitport; the CPU below sends it a request. Does it arrive by
- * IPI (counted as a cross-CPU leg, INTRANSIT cleared on arrival), wake the
- * owner on its own CPU, and the reply come back the same way?
+ * sleeps in waitport; the CPU below sends it a request, which is not DONE
+ * until the reply. Does it arrive by IPI (counted as a cross-CPU leg,
+ * INTRANSIT cleared on arrival), wake the owner on its own CPU, and the
+ * reply come back the same way?
  */
 function msgport_test_remote(): string | null {
   threads_done = 0;
@@ -353,10 +354,15 @@ function msgport_test_remote(): string | null {
   for (let i = 0; i < 4; i++) store<u32>(counters_before + <usize>cpu_id() * 16 + <usize>i * 4, lwkt_msgport_counter(cpu_id(), i));
   selftest_barrier();
   const msg = new_msg(0, myport(), 0);
+  // In a critical section the reply, which only this CPU completes, cannot come yet.
+  crit_enter();
   lwkt_sendmsg(echo_port(partner()), msg);
+  const inflight = !lwkt_checkmsg(msg) && msg.ms_target_port === echo_port(partner());
+  crit_exit();
   const reply = lwkt_waitport(myport(), 0);
   wait_threads_done(1);
   selftest_barrier();
+  if (!inflight) return "a request in flight was DONE, or not put on its target";
   if (reply !== msg || reply.ms_result != <u64>partner()) return "the reply did not come from the partner's thread";
   if (sleeper_intransit != 0) return "the sleeper got a message still in transit, queued, DONE, or put elsewhere";
   const legs: u32 = cpus() == 1 ? 0 : 2;
