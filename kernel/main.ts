@@ -7,7 +7,7 @@
 // the machine through the debug-exit port. Interrupts and exceptions go to
 // ktrap (arch/x86_64/trap.ts).
 
-import { gs_load32, sti } from "./hw";
+import { cpu_id, gs_load32, sti } from "./hw";
 import { lock, unlock, puts, putDec } from "./console";
 import { apicIds, cpuCount, cpuSource, findCpus } from "./cpus";
 import { lapicEnable, startAp, udelay } from "./smp";
@@ -23,6 +23,8 @@ import { IRQ_COM1, sio_enable } from "./dev/sio";
 import { db_monitor } from "./ddb/db_monitor";
 import { bench_run } from "./kern/kern_bench";
 import { cmdline_value, cmdline_value_end } from "./kern/kern_cmdline";
+import { kmalloc_gdinit, kmalloc_init } from "./kern/kern_slaballoc";
+import { vm_page_startup } from "./vm/vm_page";
 
 const MULTIBOOT_MAGIC: u32 = 0x2badb002;
 
@@ -37,6 +39,8 @@ function cpu_init(): void {
   lwkt_ipiq_gdinit(); // its IPI queues to every other CPU
   lapicEnable(); // a software-disabled local APIC takes no fixed IPIs
   systimer_gdinit(); // its LAPIC timer and its hardclock
+  if (cpu_id() == 0) kmalloc_init(); // the BSP, for every CPU: the zone size and the page tags
+  kmalloc_gdinit(); // its slab zones (kmalloc from here on) and their periodic cleanup
   sti(); // from here on ktrap runs IPIs (off until now: the runtime starts each CPU so)
   lwkt_ipiq_online(); // other CPUs may send it IPIs
 }
@@ -49,6 +53,7 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   puts("cpu 0: apic id "); putDec(self); puts(", bsp\n");
   unlock();
   systimer_calibrate(); // once, for every CPU: the PIT is the BSP's alone
+  vm_page_startup(magic == MULTIBOOT_MAGIC ? mbInfo : 0, boot); // the free pages; prints the memory line
   cpu_init();
   const selftests = selftest_parse(magic == MULTIBOOT_MAGIC ? mbInfo : 0);
   const benches = cmdline_value(magic == MULTIBOOT_MAGIC ? mbInfo : 0, "bench");

@@ -33,10 +33,12 @@ import { SYSTIMER_TESTS, systimer_selftest } from "./kern_systimer_selftest";
 import { TSLEEP_TESTS, tsleep_selftest } from "./kern_synch_selftest";
 import { TOKEN_TESTS, token_selftest } from "./lwkt_token_selftest";
 import { MSGPORT_TESTS, msgport_selftest } from "./lwkt_msgport_selftest";
+import { KMALLOC_TESTS, kmalloc_selftest } from "./kern_slaballoc_selftest";
+import { OBJCACHE_TESTS, objcache_selftest } from "./kern_objcache_selftest";
 
 // The tests come in groups, one per *_selftest.ts file, each exporting its
 // names and a function that runs its i-th test; they run in this order.
-const GROUPS: i32 = 7;
+const GROUPS: i32 = 9;
 
 function group_names(g: i32): StaticArray<string> {
   switch (g) {
@@ -46,7 +48,9 @@ function group_names(g: i32): StaticArray<string> {
     case 3: return SYSTIMER_TESTS;
     case 4: return TSLEEP_TESTS;
     case 5: return TOKEN_TESTS;
-    default: return MSGPORT_TESTS;
+    case 6: return MSGPORT_TESTS;
+    case 7: return KMALLOC_TESTS;
+    default: return OBJCACHE_TESTS;
   }
 }
 
@@ -58,7 +62,9 @@ function group_call(g: i32, i: i32): string | null {
     case 3: return systimer_selftest(i);
     case 4: return tsleep_selftest(i);
     case 5: return token_selftest(i);
-    default: return msgport_selftest(i);
+    case 6: return msgport_selftest(i);
+    case 7: return kmalloc_selftest(i);
+    default: return objcache_selftest(i);
   }
 }
 
