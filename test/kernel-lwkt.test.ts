@@ -7,7 +7,8 @@
  * (the IPI storm among them: thousands of IPIs between every pair of CPUs
  * through 4-entry FIFOs, checked by sequence numbers; the message storm:
  * requests from every CPU to a thread port on every CPU and their replies,
- * checked the same way; the timer tests
+ * checked the same way; a kmalloc storm of every CPU's allocations, half of
+ * them freed by another CPU, checked by byte patterns; the timer tests
  * compare times on the LAPIC timer and TSC but print only ok or FAIL), and each
  * CPU prints one line per test, in CPU order. So the whole transcript is the
  * same whatever the seed (the interleaving of the vCPUs); a test that does
@@ -34,6 +35,8 @@ const TESTS = [
   'msgport.initmsg', 'msgport.syncerror', 'msgport.flags', 'msgport.priority', 'msgport.dropmsg', 'msgport.remote',
   'msgport.domsg', 'msgport.forward', 'msgport.abort', 'msgport.spin', 'msgport.spin_oncpu', 'msgport.serializer',
   'msgport.serialize_port', 'msgport.replyonly', 'msgport.putonly', 'msgport.panic', 'msgport.storm',
+  'kmalloc.sizes', 'kmalloc.limit', 'kmalloc.remote', 'kmalloc.storm', 'kmalloc.realloc',
+  'objcache.reuse', 'objcache.limit', 'objcache.shared',
 ];
 /** The debug-exit values kernel/kern/kern_shutdown.ts writes, as exit statuses. */
 const STATUS_OK = 1;

@@ -1,9 +1,10 @@
-// The boot allocator: kernel memory before there is a real one (DragonFly's
-// slab allocator, reference §5, comes later). A bump pointer over a static
-// pool in the module's data, shared by every CPU and advanced atomically, so
-// any CPU may allocate without a lock. Nothing is ever freed: callers that
-// recycle (lwkt_exit's gd_freetd) keep their own free lists. The pool is
-// zero at boot and allocations are never reused, so memory comes back zeroed.
+// The boot allocator: kernel memory for what a CPU sets up before its
+// kmalloc works (kern_slaballoc.ts), and, for now, thread stacks and
+// systimers. A bump pointer over a static pool in the module's data, shared
+// by every CPU and advanced atomically, so any CPU may allocate without a
+// lock. Nothing is ever freed: callers that recycle (lwkt_exit's
+// gd_freetd) keep their own free lists. The pool is zero at boot and
+// allocations are never reused, so memory comes back zeroed.
 
 import { panic } from "./kern_shutdown";
 

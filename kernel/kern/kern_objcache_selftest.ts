@@ -134,8 +134,8 @@ function objcache_test_limit(): string | null {
 }
 
 /** Objects each CPU gets from the shared cache per round: more than the magazines and depot hold. */
-const SHARED_OBJS: u32 = 400;
-const SHARED_ROUNDS: u32 = 3;
+const SHARED_OBJS: u32 = 300;
+const SHARED_ROUNDS: u32 = 2;
 /** Per CPU: the objects it hands its partner ({array}; shared, written before a barrier). */
 const handed: usize = memory.data(<i32>MAXCPU * 4, 4);
 

@@ -13,7 +13,7 @@
 // (requests of ZoneLimit or more, or page multiples above two pages, which
 // go to the VM directly), 0 otherwise.
 //
-// Every CPU keeps its own zones (slab_gd: ZoneAry, lists of zones with free
+// Every CPU keeps its own zones (its SLGlobalData: ZoneAry, lists of zones with free
 // chunks per class; FreeZones, wholly free zones kept for reuse), touched
 // only by that CPU in a critical section: kmalloc and a local kfree take no
 // lock. A chunk freed on ANOTHER CPU is not put back by that CPU: it is
@@ -23,12 +23,12 @@
 // PASSIVE IPI the first remote free sends when the owner has taken the zone
 // off ZoneAry and set z_RSignal, (c) in slab_cleanup, every 10 s. z_RCount
 // counts remote frees that will still touch the zone; while it is non-zero
-// the owner does not give the zone away. Unlike DragonFly, which counts
-// only the remote frees that saw z_RSignal set, z_RCount counts every one in
-// flight, so the freeing CPU reads z_RSignal AFTER its push: a push landing
-// just after the owner found z_RChunks empty and unlinked the zone still
-// sees the signal and sends the IPI, where DragonFly's order could leave
-// the chunk on a zone nothing visits.
+// the owner does not give the zone away. Unlike §5.1's order (read
+// z_RSignal, count only if it was set, then push), z_RCount counts every
+// remote free in flight and the freeing CPU reads z_RSignal AFTER its push:
+// a push landing just after the owner found z_RChunks empty and unlinked
+// the zone then still sees the signal and sends the IPI, where a signal
+// read before the push could leave the chunk on a zone nothing visits.
 //
 // Memory goes back to the VM only from kmalloc without M_RNOWAIT (free
 // zones beyond zone_cache, large allocations freed from hard code): kfree
@@ -45,7 +45,7 @@
 // and change nothing (there is no reserve to dip into); there is no
 // kmalloc_obj (§5.3).
 
-import { lock, putc, puts, unlock } from "../console";
+import { lock, puts, unlock } from "../console";
 import { panic } from "./kern_shutdown";
 import { spinlock, spin_lock, spin_unlock } from "./kern_spinlock";
 import { systimer, systimer_alloc, systimer_init_oneshot } from "./kern_systimer";
@@ -592,7 +592,7 @@ export function kmalloc(size: usize, type: malloc_type, flags: u32): usize {
   if (verdict == KLIMIT_NULL) return 0;
   if (verdict == KLIMIT_PANIC) {
     lock();
-    puts("kmalloc: type "); puts(malloc_type_name(type)); puts(" is over its limit"); putc(0x0a);
+    puts("kmalloc: type "); puts(malloc_type_name(type)); puts(" is over its limit\n");
     unlock();
     panic("kmalloc: malloc limit exceeded");
   }
@@ -839,12 +839,4 @@ export function kmalloc_zone_limit(): usize {
 export function kmalloc_zone_owner(ptr: usize): i32 {
   const tag = load<i32>(kup(ptr));
   return tag < 0 ? -tag - 1 : -1;
-}
-
-/*
- * kmalloc_free_zones: this CPU's FreeZones count.
- * Context: thread of this CPU.
- */
-export function kmalloc_free_zones(): i32 {
-  return slgd.NFreeZones;
 }

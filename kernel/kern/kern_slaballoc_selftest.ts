@@ -245,8 +245,8 @@ function kmalloc_test_remote(): string | null {
 
 // ---- the storm -------------------------------------------------------------------------
 
-const STORM_ROUNDS: u32 = 6;
-const STORM_CHUNKS: u32 = 96;
+const STORM_ROUNDS: u32 = 4;
+const STORM_CHUNKS: u32 = 64;
 
 /** Per CPU: the storm's pseudo-random state. */
 let storm_seed: u32 = 0;
