@@ -25,6 +25,7 @@ import { bench_run } from "./kern/kern_bench";
 import { cmdline_value, cmdline_value_end } from "./kern/kern_cmdline";
 import { kmalloc_gdinit, kmalloc_init } from "./kern/kern_slaballoc";
 import { vm_page_startup } from "./vm/vm_page";
+import { pmap_bootstrap, pmap_cpu_init } from "./arch/x86_64/pmap";
 
 const MULTIBOOT_MAGIC: u32 = 0x2badb002;
 
@@ -35,6 +36,7 @@ const apsOnline: usize = memory.data(4);
 
 /* What every CPU does before it takes part, BSP and APs alike. */
 function cpu_init(): void {
+  pmap_cpu_init(); // the kernel's page tables: page 0 absent, code read-only, data no-execute
   lwkt_gdinit(); // its scheduler: the code running now becomes its boot thread
   lwkt_ipiq_gdinit(); // its IPI queues to every other CPU
   lapicEnable(); // a software-disabled local APIC takes no fixed IPIs
@@ -53,6 +55,7 @@ export function kmain(magic: u32, mbInfo: usize, boot: usize): void {
   puts("cpu 0: apic id "); putDec(self); puts(", bsp\n");
   unlock();
   systimer_calibrate(); // once, for every CPU: the PIT is the BSP's alone
+  pmap_bootstrap(boot); // before any CPU's cpu_init
   vm_page_startup(magic == MULTIBOOT_MAGIC ? mbInfo : 0, boot); // the free pages; prints the memory line
   cpu_init();
   const selftests = selftest_parse(magic == MULTIBOOT_MAGIC ? mbInfo : 0);

@@ -31,3 +31,5 @@ export const BOOT_FN_NAMES: usize = 32;
 export const BOOT_FN_ADDRS: usize = 36;
 export const BOOT_FN_ADDRS_END: usize = 40;
 export const BOOT_CODE_END: usize = 44;
+/** The end of the image's code, page-aligned: its data starts on the next page. */
+export const BOOT_TEXT_END: usize = 48;

@@ -71,6 +71,7 @@ import { systimer, systimer_intr } from "./kern_systimer";
 import { intr_splz } from "./kern_intr";
 import { LWKT_TOKSTACK_BYTES, lwkt_getalltokens, lwkt_relalltokens } from "./lwkt_token";
 import { lwkt_port, lwkt_thread_msgport_init } from "./lwkt_msgport";
+import { pmap, pmap_activate } from "../arch/x86_64/pmap";
 
 /** td_pri: higher runs first (§1.4). */
 export const TDPRI_IDLE_THREAD: i32 = 0;
@@ -146,6 +147,7 @@ export class thread {
   td_toks_have: usize; // 0: every ref below td_toks_stop is held; else the first that is not
   // lwkt_msgport.ts: its own thread port, allocated at its first creation (lwkt_thread_msgport_init):
   td_msgport: lwkt_port;
+  td_pmap: pmap | null; // the address space it runs in (arch/x86_64/pmap.ts); null: whichever its CPU has
 }
 
 /** One run queue: a FIFO of the runnable threads of one priority. */
@@ -380,6 +382,7 @@ function _lwkt_switch_return(): void {
 /* switch_to from td to ntd, both in critical sections; returns when td is switched back to. */
 function _lwkt_switch_to(gd: globaldata, td: thread, ntd: thread): void {
   if (ntd.td_critcount <= 0) panic("lwkt_switch: the next thread is not in a critical section");
+  if (ntd.td_pmap) pmap_activate(ntd.td_pmap!);
   gd.gd_curthread = ntd;
   gd.gd_switchfrom = td;
   switch_to(changetype<usize>(td) + offsetof<thread>("td_sp"), ntd.td_sp);

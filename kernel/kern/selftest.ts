@@ -35,10 +35,11 @@ import { TOKEN_TESTS, token_selftest } from "./lwkt_token_selftest";
 import { MSGPORT_TESTS, msgport_selftest } from "./lwkt_msgport_selftest";
 import { KMALLOC_TESTS, kmalloc_selftest } from "./kern_slaballoc_selftest";
 import { OBJCACHE_TESTS, objcache_selftest } from "./kern_objcache_selftest";
+import { PMAP_TESTS, pmap_selftest } from "../arch/x86_64/pmap_selftest";
 
 // The tests come in groups, one per *_selftest.ts file, each exporting its
 // names and a function that runs its i-th test; they run in this order.
-const GROUPS: i32 = 9;
+const GROUPS: i32 = 10;
 
 function group_names(g: i32): StaticArray<string> {
   switch (g) {
@@ -50,7 +51,8 @@ function group_names(g: i32): StaticArray<string> {
     case 5: return TOKEN_TESTS;
     case 6: return MSGPORT_TESTS;
     case 7: return KMALLOC_TESTS;
-    default: return OBJCACHE_TESTS;
+    case 8: return OBJCACHE_TESTS;
+    default: return PMAP_TESTS;
   }
 }
 
@@ -64,7 +66,8 @@ function group_call(g: i32, i: i32): string | null {
     case 5: return token_selftest(i);
     case 6: return msgport_selftest(i);
     case 7: return kmalloc_selftest(i);
-    default: return objcache_selftest(i);
+    case 8: return objcache_selftest(i);
+    default: return pmap_selftest(i);
   }
 }
 

@@ -11,6 +11,8 @@
 //   spurious (LAPIC 0xff, 8259 IRQ 7/15)   nothing, no EOI
 //   #BP from panic()     the panic's report (kern/kern_shutdown.ts)
 //   NMI while stopping   this CPU halts (a panic or halt elsewhere)
+//   VECTOR_PF            a fault inside a probe (support.ts: kfetch64, kstore64, …)
+//                        returns from the probe with the error code; any other panics
 //   anything else        a panic naming the vector, error code, rip (and cr2)
 //
 // A panic's report: the message, the registers of the frame, and a
@@ -31,6 +33,7 @@ import { VECTOR_ISA_BASE } from "./ioapic";
 import { crit_enter, crit_exit, lwkt_ipiq_defer, lwkt_timer_defer, mycpu } from "../../kern/lwkt_thread";
 import { lwkt_process_ipiq_frame } from "../../kern/lwkt_ipiq";
 import { systimer_intr } from "../../kern/kern_systimer";
+import { onfault_recover } from "./support";
 import {
   IPI_VECTOR_IPIQ, TrapFrame, VECTOR_BP, VECTOR_LAPIC_SPURIOUS, VECTOR_LAPIC_TIMER, VECTOR_NMI, VECTOR_PF, VECTOR_PIC_SPURIOUS_MASTER,
   VECTOR_PIC_SPURIOUS_SLAVE,
@@ -68,6 +71,7 @@ export function ktrap(frame: u32): void {
     const why = panic_take();
     if (why !== null) trap_panic(f, why);
   }
+  if (vector == VECTOR_PF && onfault_recover(f)) return;
   trap_fatal(f);
 }
 

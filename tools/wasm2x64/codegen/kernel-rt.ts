@@ -72,6 +72,8 @@ export const enum Boot {
   FnAddrs = 36,
   FnAddrsEnd = 40,
   CodeEnd = 44,
+  /** The end of the image's code (4 KiB aligned: its data starts on the next page), for the kernel's page protections. */
+  TextEnd = 48,
 }
 
 /** Values written to the debug-exit port (QEMU's status is value * 2 + 1). */
@@ -242,6 +244,7 @@ __trap${v}:${ERROR_CODE.has(v) ? '' : '\n  push 0'}
     [Boot.CpusEntered]: 1, [Boot.MultibootMagic]: 0, [Boot.MultibootInfo]: 0,
     [Boot.FnCount]: '__fn_count', [Boot.FnNames]: '__fn_names', [Boot.FnAddrs]: '__fn_addrs',
     [Boot.FnAddrsEnd]: '__fn_addrs_end', [Boot.CodeEnd]: '__code_end',
+    [Boot.TextEnd]: '__text_end',
   };
   return `
   .text
@@ -858,7 +861,9 @@ __table_grow:
 ${stubs}
 
   .data
-  .balign 16
+# Code and data never share a page, so the kernel can map its code read-only and its data no-execute.
+  .balign 4096
+__text_end:
 # In Selector order; the TSS descriptors are written by __cpu_enter.
 __gdt:
   .quad 0
