@@ -37,6 +37,7 @@ const TESTS = [
   'msgport.serialize_port', 'msgport.replyonly', 'msgport.putonly', 'msgport.panic', 'msgport.storm',
   'kmalloc.sizes', 'kmalloc.limit', 'kmalloc.remote', 'kmalloc.storm', 'kmalloc.realloc',
   'objcache.reuse', 'objcache.limit', 'objcache.shared',
+  'pmap.page0', 'pmap.text_ro', 'pmap.nx', 'pmap.shootdown', 'pmap.remap', 'pmap.kernel', 'pmap.lock',
 ];
 /** The debug-exit values kernel/kern/kern_shutdown.ts writes, as exit statuses. */
 const STATUS_OK = 1;

@@ -18,7 +18,7 @@ import {
   kernel_pmap, pmap, pmap_activate, pmap_current, pmap_enter, pmap_kenter, pmap_kremove, pmap_pinit, pmap_pte, pmap_remove,
 } from "./pmap";
 import { pmap_inval_count, pmap_inval_deinterlock, pmap_inval_done, pmap_inval_info, pmap_inval_init, pmap_inval_interlock } from "./pmap_inval";
-import { PGEX_P, PGEX_W, PROBE_FAULT, kfetch64, kstore64, kstore8 } from "./support";
+import { PGEX_I, PGEX_P, PGEX_W, PROBE_FAULT, kexec, kfetch64, kstore64, kstore8 } from "./support";
 
 const MAXCPU: u32 = 64;
 const VAL0: u64 = 0x0d0d0d0d0d0d0d0d;
@@ -155,6 +155,17 @@ function pmap_test_text_ro(): string | null {
   if (kstore8(text, load8(text)) != (PROBE_FAULT | PGEX_P | PGEX_W)) return "a write to the kernel's code did not fault";
   if (st_dst == 0) st_dst = bootalloc(8, 8);
   if (kstore64(<u64>st_dst, VAL1) != 0 || load<u64>(st_dst) != VAL1) return "a write to the kernel's data faulted";
+  return null;
+}
+
+/** An int3 in the kernel's data, for pmap.nx (shared; CPU 0 writes it before the barrier). */
+const nx_code: usize = memory.data(16, 16);
+
+/* The kernel's data is not executable (EFER.NXE): fetching an instruction there faults. */
+function pmap_test_nx(): string | null {
+  if (cpu_id() == 0) store<u8>(nx_code, 0xcc);
+  selftest_barrier();
+  if (kexec(<u64>nx_code) != (PROBE_FAULT | PGEX_P | PGEX_I)) return "an instruction in the kernel's data ran";
   return null;
 }
 
@@ -348,16 +359,17 @@ function pmap_test_lock(): string | null {
 }
 
 /** This file's tests, in the order they run (kern/selftest.ts). */
-export const PMAP_TESTS: StaticArray<string> = ["pmap.page0", "pmap.text_ro", "pmap.shootdown", "pmap.remap", "pmap.kernel", "pmap.lock"];
+export const PMAP_TESTS: StaticArray<string> = ["pmap.page0", "pmap.text_ro", "pmap.nx", "pmap.shootdown", "pmap.remap", "pmap.kernel", "pmap.lock"];
 
 /* pmap_selftest: runs PMAP_TESTS[i]. */
 export function pmap_selftest(i: i32): string | null {
   switch (i) {
     case 0: return pmap_test_page0();
     case 1: return pmap_test_text_ro();
-    case 2: return pmap_test_shootdown();
-    case 3: return pmap_test_remap();
-    case 4: return pmap_test_kernel();
+    case 2: return pmap_test_nx();
+    case 3: return pmap_test_shootdown();
+    case 4: return pmap_test_remap();
+    case 5: return pmap_test_kernel();
     default: return pmap_test_lock();
   }
 }

@@ -13,10 +13,18 @@
 // inlines one into its caller (whose frame the return would then cut
 // short); onfault_recover checks the faulting rip against the probe's own
 // code, so an inlined probe would panic, not misbehave.
+//
+// kexec runs one instruction at an address, an int3 put there, to learn
+// whether that memory is executable. Its probe raises an int3 of its own:
+// ktrap (onfault_breakpoint) keeps that frame and resumes at the address
+// instead. If the fetch faults (onfault_recover) or the int3 there runs
+// (onfault_breakpoint again), ktrap puts the kept frame back, and the probe
+// goes on after its own int3 with the result.
 
-import { funcaddr, load64, load8, store64, store8 } from "../../hw";
+import { cli, funcaddr, int3, load64, load8, read_rflags, sti, store64, store8 } from "../../hw";
+import { bootalloc } from "../../kern/kern_bootalloc";
 import { panic } from "../../kern/kern_shutdown";
-import { TrapFrame } from "./frame";
+import { RFLAGS_IF, TRAP_FRAME_BYTES, TrapFrame } from "./frame";
 
 /** A probe's result when it faulted, or'ed with the #PF error code (PGEX_*). */
 export const PROBE_FAULT: u32 = 0x80000000;
@@ -26,6 +34,9 @@ export const PGEX_W: u32 = 0x02; // a write
 export const PGEX_U: u32 = 0x04; // from user mode
 export const PGEX_RSV: u32 = 0x08; // a reserved bit was set in a paging entry
 export const PGEX_I: u32 = 0x10; // an instruction fetch
+
+/** kexec's result when the int3 at the address ran: the memory is executable. */
+export const PROBE_EXECUTED: u32 = 1;
 
 /** How far past its entry a probe's code may run before its `leave; ret`. */
 const PROBE_MAX_BYTES: u64 = 256;
@@ -44,6 +55,19 @@ function probe_store8(va: u64, v: u32): u32 {
   store8(va, <u8>v);
   return 0;
 }
+
+function probe_exec(va: u64): void {
+  int3();
+}
+
+// Per CPU: kexec's state, its address and result, and the probe's frame kept while it jumps.
+const EXEC_IDLE: u32 = 0;
+const EXEC_ARMED: u32 = 1; // the probe's int3 is coming
+const EXEC_JUMPED: u32 = 2; // running at exec_va
+let exec_state: u32 = EXEC_IDLE;
+let exec_va: u64 = 0;
+let exec_result: u32 = 0;
+let exec_frame: usize = 0;
 
 /*
  * kfetch64: *dst = the u64 at va; returns 0, or PROBE_FAULT | the error
@@ -70,6 +94,52 @@ export function kstore8(va: u64, v: u32): u32 {
   return call_indirect<u32>(probe_store8.index, va, v);
 }
 
+/*
+ * kexec: executes the byte at va, which must be an int3 (0xcc), as kernel
+ * code: returns PROBE_EXECUTED if it ran, or PROBE_FAULT | the error code
+ * if fetching it faulted (no-execute, not present).
+ * Context: thread; interrupts are off while it runs.
+ */
+export function kexec(va: u64): u32 {
+  if (exec_frame == 0) exec_frame = bootalloc(TRAP_FRAME_BYTES, 16);
+  const rflags = read_rflags();
+  cli();
+  exec_va = va;
+  exec_result = 0;
+  exec_state = EXEC_ARMED;
+  call_indirect<void>(probe_exec.index, va);
+  if (exec_state != EXEC_IDLE) panic("kexec: the probe came back without a result");
+  if ((rflags & RFLAGS_IF) != 0) sti();
+  return exec_result;
+}
+
+/* kexec's jump is over: the probe resumes after its int3 with `result`. */
+function exec_resume(f: TrapFrame, result: u32): void {
+  memory.copy(changetype<usize>(f), exec_frame, TRAP_FRAME_BYTES);
+  exec_result = result;
+  exec_state = EXEC_IDLE;
+}
+
+/*
+ * onfault_breakpoint: kexec's int3s. The probe's own: keeps its frame and
+ * resumes at the address; the one at the address: it ran. Returns false for
+ * any other #BP (the caller's to report).
+ * Context: ktrap, interrupts off, a #BP frame.
+ */
+export function onfault_breakpoint(f: TrapFrame): bool {
+  if (exec_state == EXEC_ARMED && in_probe(probe_exec.index, f.rip)) {
+    memory.copy(exec_frame, changetype<usize>(f), TRAP_FRAME_BYTES);
+    exec_state = EXEC_JUMPED;
+    f.rip = exec_va;
+    return true;
+  }
+  if (exec_state == EXEC_JUMPED && f.rip == exec_va + 1) {
+    exec_resume(f, PROBE_EXECUTED);
+    return true;
+  }
+  return false;
+}
+
 /* Whether rip lies in the code of the function whose table index is fn: from its entry to its `leave; ret`. */
 function in_probe(fn: u32, rip: u64): bool {
   const start = funcaddr(fn);
@@ -83,13 +153,18 @@ function in_probe(fn: u32, rip: u64): bool {
 
 /*
  * onfault_recover: if the page fault in f happened inside a probe, makes
- * the probe return PROBE_FAULT | the error code to its caller and returns
- * true; else false (the fault is the caller's to report).
+ * the probe return PROBE_FAULT | the error code to its caller (kexec's:
+ * if it is the fetch at its address) and returns true; else false (the
+ * fault is the caller's to report).
  * Context: ktrap, interrupts off, a #PF frame from kernel mode.
  */
 export function onfault_recover(f: TrapFrame): bool {
   if ((f.cs & 3) != 0) return false;
   const rip = f.rip;
+  if (exec_state == EXEC_JUMPED && rip == exec_va && f.cr2 == exec_va) {
+    exec_resume(f, PROBE_FAULT | <u32>f.errorCode);
+    return true;
+  }
   if (!in_probe(probe_fetch64.index, rip) && !in_probe(probe_store64.index, rip) && !in_probe(probe_store8.index, rip)) return false;
   const rbp = f.rbp;
   store64(rbp + 16, <u64>(PROBE_FAULT | <u32>f.errorCode));

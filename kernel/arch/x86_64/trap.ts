@@ -13,6 +13,7 @@
 //   NMI while stopping   this CPU halts (a panic or halt elsewhere)
 //   VECTOR_PF            a fault inside a probe (support.ts: kfetch64, kstore64, …)
 //                        returns from the probe with the error code; any other panics
+//   VECTOR_BP            kexec's breakpoints (support.ts); any other panics
 //   anything else        a panic naming the vector, error code, rip (and cr2)
 //
 // A panic's report: the message, the registers of the frame, and a
@@ -33,7 +34,7 @@ import { VECTOR_ISA_BASE } from "./ioapic";
 import { crit_enter, crit_exit, lwkt_ipiq_defer, lwkt_timer_defer, mycpu } from "../../kern/lwkt_thread";
 import { lwkt_process_ipiq_frame } from "../../kern/lwkt_ipiq";
 import { systimer_intr } from "../../kern/kern_systimer";
-import { onfault_recover } from "./support";
+import { onfault_breakpoint, onfault_recover } from "./support";
 import {
   IPI_VECTOR_IPIQ, TrapFrame, VECTOR_BP, VECTOR_LAPIC_SPURIOUS, VECTOR_LAPIC_TIMER, VECTOR_NMI, VECTOR_PF, VECTOR_PIC_SPURIOUS_MASTER,
   VECTOR_PIC_SPURIOUS_SLAVE,
@@ -72,6 +73,7 @@ export function ktrap(frame: u32): void {
     if (why !== null) trap_panic(f, why);
   }
   if (vector == VECTOR_PF && onfault_recover(f)) return;
+  if (vector == VECTOR_BP && onfault_breakpoint(f)) return;
   trap_fatal(f);
 }
 
