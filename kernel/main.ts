@@ -1,8 +1,9 @@
 // The kernel's entry points (the contract with tools/wasm2x64's kernel
 // target is in kernel/README.md). For now: the BSP prints a banner,
-// calibrates the timers, starts its LWKT scheduler and hardclock, starts
-// every other CPU the firmware lists, one at a time; each prints its own
-// banner and starts its scheduler and hardclock; then, when the
+// calibrates the timers, builds the kernel's page tables, starts its LWKT
+// scheduler and hardclock, starts every other CPU the firmware lists, one
+// at a time; each prints its own banner, loads the page tables and starts
+// its scheduler and hardclock; then, when the
 // command line asks for self-tests, every CPU runs them; then the BSP stops
 // the machine through the debug-exit port. Interrupts and exceptions go to
 // ktrap (arch/x86_64/trap.ts).
