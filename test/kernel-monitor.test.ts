@@ -48,7 +48,7 @@ describe('the monitor', () => {
   it('help lists every command', async () => {
     const out = await type(s, 'help\r');
     expect(out.startsWith('help\n')).toBe(true);
-    for (const c of ['help', 'ps', 'ipi', 'cpusync', 'bt [CPU]', 'selftest NAME', 'watch', 'reboot', 'halt']) {
+    for (const c of ['help', 'ps', 'ipi', 'msgs', 'kmalloc', 'tokens', 'cpusync', 'bt [CPU]', 'selftest NAME', 'watch', 'reboot', 'halt']) {
       expect(out).toMatch(new RegExp(`^${c.replace(/[[\]]/g, '\\$&')} +\\S`, 'm'));
     }
   });
@@ -101,15 +101,36 @@ describe('the monitor', () => {
     expect(await type(s, 'selftest\r')).toContain(' lwkt.priority lwkt.roundrobin');
   }, 120_000);
 
+  it('msgs, kmalloc and tokens show what the message, kmalloc and token self-tests did', async () => {
+    const ran = await type(s, 'selftest msgport.storm,kmalloc.remote,token.collisions\r');
+    expect(ran).toContain(`selftest: 3 tests on ${CPUS} cpus: all ok`);
+    const msgs = (await type(s, 'msgs\r')).split('\n');
+    expect(msgs[1]).toBe('cpu      sent  received   replied  crosscpu');
+    for (let cpu = 0; cpu < CPUS; cpu++) {
+      const [c, sent, received, replied, cross] = msgs[2 + cpu].trim().split(/ +/).map(Number);
+      expect(c).toBe(cpu);
+      // The storm: every CPU sends to a thread port on every CPU, its own included, and each request is replied to.
+      expect(sent).toBeGreaterThan(0);
+      expect(replied).toBe(sent);
+      expect(received).toBe(sent + replied);
+      expect(cross).toBe(sent * 2 * (CPUS - 1) / CPUS);
+    }
+    const kmalloc = await type(s, 'kmalloc\r');
+    expect(kmalloc).toMatch(/^kmalloc selftest +0 +0 +[1-9]\d* +[1-9]\d*$/m);
+    const tokens = await type(s, 'tokens\r');
+    expect(tokens).toMatch(/^selftest\.collisions +free +[1-9]\d*$/m);
+    expect(tokens).toMatch(/^pool: 4001 tokens, 0 held, \d+ collisions$/m);
+  }, 120_000);
+
   it('says so for an unknown command', async () => {
     expect(await type(s, 'frob 1\r')).toBe('frob 1\nno such command: frob (try help)\n');
   });
 
   it('watch prints a line a second until a key is pressed', async () => {
     s.serial.send('watch\r');
-    await s.serial.expect(/ipi\/s.*\n[\s\S]*ipi\/s.*\n/, WAIT);
+    await s.serial.expect(/ipi\/s.*\nmsg\/s.*\nipi\/s.*\nmsg\/s.*\n/, WAIT);
     s.serial.send('q');
-    expect((await s.serial.expect(/([\s\S]*?)db> /, WAIT))[1]).toMatch(/^(ipi\/s( +\d+){5}\n)*$/);
+    expect((await s.serial.expect(/([\s\S]*?)db> /, WAIT))[1]).toMatch(/^(ipi\/s( +\d+){4}\nmsg\/s( +\d+){4}\n)*$/);
   });
 });
 

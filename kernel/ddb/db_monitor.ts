@@ -13,17 +13,24 @@ import { TrapFrame } from "../arch/x86_64/frame";
 import { EXIT_OK, shutdown, stop_other_cpus } from "../kern/kern_shutdown";
 import { HZ } from "../kern/kern_systimer";
 import { tsleep } from "../kern/kern_synch";
-import { IRQ_COM1, sio_poll } from "../dev/sio";
+import { sio_poll } from "../dev/sio";
 import {
   TDF_EXITING, TDF_RUNQ, TDF_TSLEEPQ, crit_enter, crit_exit, globaldata, globaldata_find, mycpu, thread,
 } from "../kern/lwkt_thread";
 import { lwkt_ipiq_counters, lwkt_send_ipiq, smp_active_mask } from "../kern/lwkt_ipiq";
 import { CPUSYNC_FUNCS, CPUSYNC_MASTERED, CPUSYNC_PARKED, lwkt_cpusync_counter } from "../kern/lwkt_cpusync";
 import { selftest_list, selftest_request } from "../kern/selftest";
-import { intr_count } from "../kern/kern_intr";
+import { MSGCNT_CROSSCPU, MSGCNT_RECEIVED, MSGCNT_REPLIED, MSGCNT_SENT, lwkt_msgport_counter } from "../kern/lwkt_msgport";
+import {
+  kmalloc_type_at, malloc_type_calls, malloc_type_inuse, malloc_type_limit, malloc_type_memuse, malloc_type_name,
+} from "../kern/kern_slaballoc";
+import {
+  LWKT_POOL_TOKENS, TOK_EXCLUSIVE, TOK_INCR, lwkt_token, lwkt_token_collisions, lwkt_token_count, lwkt_token_desc, lwkt_token_named,
+  lwkt_token_owner, lwkt_token_pool_nth,
+} from "../kern/lwkt_token";
 
 const PROMPT = "db> ";
-const COMMANDS = "help ps ipi cpusync bt selftest watch reboot halt";
+const COMMANDS = "help ps ipi msgs kmalloc tokens cpusync bt selftest watch reboot halt";
 
 /** CPUs online when the monitor started (indexes 0..db_ncpus-1). */
 let db_ncpus: u32 = 0;
@@ -108,10 +115,13 @@ function db_help(): void {
   puts("help            this list\n");
   puts("ps              threads on each cpu: priority, critical count, state, entry\n");
   puts("ipi             IPIs sent between each pair of cpus (row: from, column: to)\n");
+  puts("msgs            LWKT messages sent, received, replied and sent across cpus, per cpu\n");
+  puts("kmalloc         each malloc type: bytes and chunks in use, calls, limit\n");
+  puts("tokens          each named token: holders, owner, collisions; the pool's totals\n");
   puts("cpusync         cpusyncs mastered, parked in and functions run, per cpu\n");
   puts("bt [CPU]        what a cpu is running, as a backtrace (all cpus without CPU)\n");
   puts("selftest NAME   run self-tests on every cpu (NAME: a test, a group, all; none: list)\n");
-  puts("watch           IPIs and device interrupts per second on each cpu, until a key\n");
+  puts("watch           IPIs and messages received per second on each cpu, until a key\n");
   puts("reboot          reset the machine\n");
   puts("halt            stop every cpu and the machine\n");
   puts("keys: ^A ^E ^B ^F ^D ^K ^U ^W ^L, arrows, history with up/down or ^P ^N, tab completes\n");
@@ -166,6 +176,87 @@ function db_ipi(): void {
   unlock();
 }
 
+function db_msgs(): void {
+  lock();
+  puts("cpu      sent  received   replied  crosscpu\n");
+  for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) {
+    pad(cpu, 3);
+    pad(lwkt_msgport_counter(cpu, MSGCNT_SENT), 10);
+    pad(lwkt_msgport_counter(cpu, MSGCNT_RECEIVED), 10);
+    pad(lwkt_msgport_counter(cpu, MSGCNT_REPLIED), 10);
+    pad(lwkt_msgport_counter(cpu, MSGCNT_CROSSCPU), 10);
+    puts("\n");
+  }
+  unlock();
+}
+
+/* A signed figure, right-aligned in width. */
+function pad_signed(v: i64, width: i32): void {
+  if (v >= 0) { pad(<u64>v, width); return; }
+  let digits = 2;
+  for (let t = -v; t >= 10; t /= 10) digits++;
+  for (let i = digits; i < width; i++) putc(0x20);
+  putc(0x2d);
+  putDec(<u64>-v);
+}
+
+function db_kmalloc(): void {
+  lock();
+  puts("type                    memuse     inuse      calls       limit\n");
+  unlock();
+  for (let i: u32 = 0; ; i++) {
+    const type = kmalloc_type_at(i);
+    if (type === null) break;
+    lock();
+    const name = malloc_type_name(type!);
+    puts(name);
+    for (let k = name.length; k < 20; k++) putc(0x20);
+    pad_signed(malloc_type_memuse(type!), 10);
+    pad_signed(malloc_type_inuse(type!), 10);
+    pad(malloc_type_calls(type!), 11);
+    pad(malloc_type_limit(type!), 12);
+    puts("\n");
+    unlock();
+  }
+}
+
+function db_token_line(tok: lwkt_token): void {
+  const name = lwkt_token_desc(tok);
+  const count = lwkt_token_count(tok);
+  puts(name);
+  for (let k = name.length; k < 22; k++) putc(0x20);
+  if ((count & TOK_EXCLUSIVE) != 0) {
+    const owner = lwkt_token_owner(tok);
+    puts("exclusive 0x"); putHex(owner !== null ? <u64>changetype<usize>(owner) : 0, 8);
+  } else if (count >= TOK_INCR) {
+    puts("shared x"); pad(count / TOK_INCR, 3); puts("     ");
+  } else puts("free                ");
+  pad(lwkt_token_collisions(tok), 11);
+  puts("\n");
+}
+
+function db_tokens(): void {
+  lock();
+  puts("token                 held by             collisions\n");
+  unlock();
+  for (let i: u32 = 0; ; i++) {
+    const tok = lwkt_token_named(i);
+    if (tok === null) break;
+    lock(); db_token_line(tok!); unlock();
+  }
+  let held: u32 = 0;
+  let collisions: u64 = 0;
+  for (let i: u32 = 0; i < LWKT_POOL_TOKENS; i++) {
+    const tok = lwkt_token_pool_nth(i);
+    if (lwkt_token_count(tok) != 0) held++;
+    collisions += lwkt_token_collisions(tok);
+  }
+  lock();
+  puts("pool: "); putDec(LWKT_POOL_TOKENS); puts(" tokens, "); putDec(held); puts(" held, ");
+  putDec(collisions); puts(" collisions\n");
+  unlock();
+}
+
 function db_cpusync(): void {
   lock();
   puts("cpu  mastered    parked     funcs\n");
@@ -191,6 +282,11 @@ function db_bt(cpu: u32): void {
   unlock();
 }
 
+/* Messages each CPU's ports have received. */
+function msgs_received(cpu: u32): u64 {
+  return lwkt_msgport_counter(cpu, MSGCNT_RECEIVED);
+}
+
 /* IPIs each CPU has received, summed over the senders. */
 function ipis_received(cpu: u32): u64 {
   let n: u64 = 0;
@@ -199,29 +295,36 @@ function ipis_received(cpu: u32): u64 {
 }
 
 const WATCH_MAX: u32 = 64;
-const watch_last: usize = memory.data(<i32>WATCH_MAX * 8, 8);
+const watch_last: usize = memory.data(<i32>WATCH_MAX * 16, 8); // per CPU: IPIs, then messages
+
+/* One line of watch: each CPU's count now less the last, which becomes now. */
+function watch_line(label: string, which: usize, count: (cpu: u32) => u64): void {
+  puts(label);
+  for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) {
+    const now = count(cpu);
+    const last = watch_last + (<usize>cpu * 2 + which) * 8;
+    pad(now - load<u64>(last), 10);
+    store<u64>(last, now);
+  }
+}
 
 function db_watch(): void {
   lock();
   puts("per second, until a key is pressed:\n      ");
   for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) { puts(cpu < 10 ? "      cpu" : "     cpu"); putDec(cpu); }
-  puts("   com1 irq\n");
+  puts("\n");
   unlock();
-  for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) store<u64>(watch_last + <usize>cpu * 8, ipis_received(cpu));
-  let irq_last = intr_count(IRQ_COM1);
+  for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) {
+    store<u64>(watch_last + <usize>cpu * 16, ipis_received(cpu));
+    store<u64>(watch_last + <usize>cpu * 16 + 8, msgs_received(cpu));
+  }
   while (true) {
     tsleep(<u32>watch_last, HZ);
     if (sio_poll() >= 0) break;
     lock();
-    puts("ipi/s ");
-    for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) {
-      const now = ipis_received(cpu);
-      pad(now - load<u64>(watch_last + <usize>cpu * 8), 10);
-      store<u64>(watch_last + <usize>cpu * 8, now);
-    }
-    const irqs = intr_count(IRQ_COM1);
-    pad(irqs - irq_last, 11);
-    irq_last = irqs;
+    watch_line("ipi/s ", 0, ipis_received);
+    puts("\n");
+    watch_line("msg/s ", 1, msgs_received);
     puts("\n");
     unlock();
   }
@@ -276,6 +379,9 @@ function db_command(len: i32): void {
   if (word_is("help")) db_help();
   else if (word_is("ps")) db_ps();
   else if (word_is("ipi")) db_ipi();
+  else if (word_is("msgs")) db_msgs();
+  else if (word_is("kmalloc")) db_kmalloc();
+  else if (word_is("tokens")) db_tokens();
   else if (word_is("cpusync")) db_cpusync();
   else if (word_is("bt")) {
     if (!next_word(word_end, len)) {

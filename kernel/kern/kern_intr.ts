@@ -21,9 +21,6 @@ const RFLAGS_IF: u64 = 1 << 9;
 /** Per CPU: bit n, IRQ n's soft half is owed. Changed with interrupts off. */
 let intr_owed: u32 = 0;
 
-/** Per CPU: device interrupts taken, by IRQ (for the monitor). */
-let intr_count_com1: u64 = 0;
-
 /*
  * intr_isa: ktrap's entry for vectors VECTOR_ISA_BASE + 0..15.
  * Context: ktrap, interrupts off.
@@ -31,7 +28,6 @@ let intr_count_com1: u64 = 0;
 export function intr_isa(vector: u32): void {
   const irq = vector - VECTOR_ISA_BASE;
   if (irq != IRQ_COM1) panic("intr_isa: an interrupt from an IRQ no driver claimed");
-  intr_count_com1++;
   sio_intr();
   lapicEoi();
   const gd = mycpu();
@@ -56,9 +52,4 @@ export function intr_splz(): void {
   intr_owed = 0;
   if (on) sti();
   if ((owed & (1 << IRQ_COM1)) != 0) sio_soft();
-}
-
-/* intr_count: device interrupts this CPU has taken from irq. Context: this CPU. */
-export function intr_count(irq: u32): u64 {
-  return irq == IRQ_COM1 ? intr_count_com1 : 0;
 }

@@ -466,6 +466,11 @@ export function malloc_type_name(type: malloc_type): string {
   return changetype<string>(type.ks_shortdesc);
 }
 
+/* malloc_type_limit: the type's ks_limit in bytes (0 until registered). Context: any. */
+export function malloc_type_limit(type: malloc_type): u64 {
+  return type.ks_limit;
+}
+
 /*
  * malloc_type_memuse, _inuse, _calls: the type's bytes in use, chunks in
  * use and kmalloc calls, summed over the CPUs (racy; a CPU's own entry
