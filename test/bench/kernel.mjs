@@ -48,8 +48,8 @@ export async function benchKernel(root) {
     });
     if (status !== 1) throw new Error(`kernel bench: bench=all exited with status ${status}`);
     console.log('kernel: micro-benchmarks at -smp 4 (kernel/kern/kern_bench.ts): guest TSC cycles per operation (virtual time), host time per operation');
-    console.log(`  ${'benchmark'.padEnd(16)} ${'ops'.padStart(7)} ${'cycles/op'.padStart(10)} ${'host us/op'.padStart(11)}`);
-    for (const r of rows) console.log(`  ${r.name.padEnd(16)} ${String(r.ops).padStart(7)} ${String(r.cycles).padStart(10)} ${r.hostUs.toFixed(2).padStart(11)}`);
+    console.log(`  ${'benchmark'.padEnd(20)} ${'ops'.padStart(7)} ${'cycles/op'.padStart(10)} ${'host us/op'.padStart(11)}`);
+    for (const r of rows) console.log(`  ${r.name.padEnd(20)} ${String(r.ops).padStart(7)} ${String(r.cycles).padStart(10)} ${r.hostUs.toFixed(2).padStart(11)}`);
 
     let prompt = NaN;
     const halted = await stream(root, ['boot', '-kernel', elf, '-smp', '4', '--no-pace'], (line, t, p) => {
