@@ -2,6 +2,7 @@
 // Runs the guest test programs (test/guest/bin/*.elf) on QEMU and compares their
 // serial transcripts with the committed goldens in test/guest/expected/; then
 // boots the AssemblyScript kernel (kernel/, built afresh) with selftest=all and checks its banners and self-tests,
+// and once more into its monitor, typing commands at it (kernel.monitor),
 // and boots the test kernels of test/fixtures/kernel on QEMU and under emu boot,
 // whose transcripts and exit statuses must be identical.
 //
@@ -111,14 +112,20 @@ function qemuArgs(r) {
   return a;
 }
 
-function runQemu(args, timeout) {
+/** `typed`: lines typed on COM1 one at a time, each when a new `db> ` prompt has appeared (the kernel monitor). */
+function runQemu(args, timeout, typed = []) {
   return new Promise((resolve) => {
-    const child = spawn(qemu, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(qemu, args, { cwd: root, stdio: [typed.length ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const out = [];
     const err = [];
     let timedOut = false;
+    let sent = 0;
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeout * 1000);
-    child.stdout.on('data', (d) => out.push(d));
+    child.stdout.on('data', (d) => {
+      out.push(d);
+      const prompts = Buffer.concat(out).toString('latin1').split('db> ').length - 1;
+      while (sent < typed.length && sent < prompts) child.stdin.write(typed[sent++] + '\r');
+    });
     child.stderr.on('data', (d) => err.push(d));
     child.on('error', (e) => { clearTimeout(timer); resolve({ error: e.message }); });
     child.on('close', (code, signal) => {
@@ -264,7 +271,27 @@ async function checkKernel() {
     else if (res.code !== 1) problems.push(`exit status ${res.code ?? res.signal}, expected 1`);
     report(r.id, problems, got);
   }
+  if (names.length === 0 || names.includes('kernel') || names.includes('kernel.monitor')) await checkMonitor(elf, report);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** The kernel monitor at -smp 4 on QEMU: COM1's interrupt through QEMU's IOAPIC, commands answered by every CPU, halt. */
+async function checkMonitor(elf, report) {
+  const args = ['-machine', 'pc', '-smp', '4', '-nographic', '-net', 'none', '-no-reboot',
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-kernel', elf];
+  const res = await runQemu(args, 60, ['ps', 'bt 1', 'selftest tsleep,msgport.storm', 'msgs', 'halt']);
+  if (res.error) { report('kernel.monitor', [`cannot run ${qemu}: ${res.error}`], ''); return; }
+  const got = transcript(res.stdout);
+  const problems = [];
+  const running = got.split('\n').filter((l) => / running /.test(l)).length;
+  if (running !== 4) problems.push(`ps showed ${running} running threads, expected one per cpu (4)`);
+  if (!/^cpu 1:\n {2}#0 0x[0-9a-f]{16} kern\/lwkt_thread\/lwkt_idle_loop\+0x/m.test(got)) problems.push('bt 1 did not show cpu 1 in its idle loop');
+  if (!/^selftest: 4 tests on 4 cpus: all ok$/m.test(got)) problems.push('selftest tsleep,msgport.storm did not pass on every cpu');
+  if (!/^ {2}3 +[1-9]\d* +[1-9]\d* +[1-9]\d* +[1-9]\d*$/m.test(got)) problems.push('msgs showed no messages on cpu 3');
+  if (!got.endsWith('db> halt\nhalting\n')) problems.push('halt did not end the transcript');
+  if (res.timedOut) problems.push('timed out after 60 s');
+  else if (res.code !== 1) problems.push(`exit status ${res.code ?? res.signal}, expected 1`);
+  report('kernel.monitor', problems, got);
 }
 
 console.log(`check-qemu: ${passed} passed, ${failed} failed`);
