@@ -5,12 +5,14 @@
 
 import { cpu_id } from "../hw";
 import { MAXCPU } from "./lwkt_thread";
-import { smp_active_mask } from "./lwkt_ipiq";
-import { M_NULLOK, M_WAITOK, MALLOC_DEFINE, MALLOC_TYPE_BYTES, kfree, kmalloc, malloc_type, malloc_type_memuse } from "./kern_slaballoc";
+
+import {
+  M_NULLOK, M_WAITOK, MALLOC_DEFINE, MALLOC_TYPE_BYTES, kfree, kmalloc, malloc_type, malloc_type_memuse,
+} from "./kern_slaballoc";
 import {
   objcache, objcache_cached, objcache_create_mbacked, objcache_destroy, objcache_dtor, objcache_get, objcache_put,
 } from "./kern_objcache";
-import { selftest_barrier } from "./selftest";
+import { selftest_barrier, selftest_cpus, selftest_partner } from "./selftest";
 
 const M_OCTEST: malloc_type = MALLOC_DEFINE(memory.data(MALLOC_TYPE_BYTES, 8), "objcache selftest");
 
@@ -47,17 +49,6 @@ function shared_ctor(obj: usize, privdata: usize, ocflags: u32): bool {
 function shared_dtor(obj: usize, privdata: usize): void {
   store<u32>(obj, 0);
   atomic.add<u32>(shared_dtors, 1);
-}
-
-function partner(): u32 {
-  const me = cpu_id();
-  const mask = smp_active_mask();
-  const above = mask & ~((<u64>2 << me) - 1);
-  return <u32>ctz<u64>(above != 0 ? above : mask);
-}
-
-function cpus(): u32 {
-  return <u32>popcnt<u64>(smp_active_mask());
 }
 
 /*
@@ -169,9 +160,9 @@ function objcache_test_shared(): string | null {
     }
     selftest_barrier();
     const out = atomic.load<u32>(shared_ctors) - atomic.load<u32>(shared_dtors);
-    if (why === null && <i32>out != objcache_cached(oc) + <i32>(SHARED_OBJS * cpus())) why = "ctors - dtors is not the objects cached plus out";
+    if (why === null && <i32>out != objcache_cached(oc) + <i32>(SHARED_OBJS * selftest_cpus())) why = "ctors - dtors is not the objects cached plus out";
     selftest_barrier();
-    const theirs = <usize>load<u32>(handed + <usize>partner() * 4);
+    const theirs = <usize>load<u32>(handed + <usize>selftest_partner() * 4);
     for (let i: u32 = 0; i < SHARED_OBJS; i++) objcache_put(oc, <usize>load<u32>(theirs + <usize>i * 4));
     selftest_barrier();
     const cached = atomic.load<u32>(shared_ctors) - atomic.load<u32>(shared_dtors);

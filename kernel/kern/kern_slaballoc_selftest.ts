@@ -10,21 +10,14 @@ import { lwkt_process_ipiq, smp_active_mask } from "./lwkt_ipiq";
 import {
   KLIMIT_NULL, KLIMIT_OK, KLIMIT_PANIC, M_NULLOK, M_POWEROF2, M_WAITOK, M_ZERO, MALLOC_DEFINE, MALLOC_TYPE_BYTES,
   M_NOWAIT, ZERO_LENGTH_PTR, kfree, kmalloc, kmalloc_chunksize, kmalloc_create, kmalloc_destroy, kmalloc_limit_check,
-  kmalloc_type_at, kmalloc_zone_chunks, kmalloc_zone_limit, kmalloc_zone_owner, kmalloc_zone_size, krealloc, malloc_type, malloc_type_cpu_memuse,
-  malloc_type_inuse, malloc_type_memuse,
+  kmalloc_type_at, kmalloc_zone_chunks, kmalloc_zone_limit, kmalloc_zone_owner, kmalloc_zone_size, krealloc, malloc_type,
+  malloc_type_cpu_memuse, malloc_type_inuse, malloc_type_memuse,
 } from "./kern_slaballoc";
 import { PAGE_SIZE, vm_page_alloc_contig, vm_page_allocated, vm_page_free_contig, vm_page_free_count } from "../vm/vm_page";
-import { selftest_barrier } from "./selftest";
+import { selftest_barrier, selftest_cpus } from "./selftest";
 
 /** The tests' own type: every test gives back all it took, so its sums end at 0. */
 const M_KMTEST: malloc_type = MALLOC_DEFINE(memory.data(MALLOC_TYPE_BYTES, 8), "kmalloc selftest");
-
-function partner(): u32 {
-  const me = cpu_id();
-  const mask = smp_active_mask();
-  const above = mask & ~((<u64>2 << me) - 1);
-  return <u32>ctz<u64>(above != 0 ? above : mask);
-}
 
 /* The CPU whose partner this one is. */
 function partner_of(): u32 {
@@ -32,10 +25,6 @@ function partner_of(): u32 {
   const mask = smp_active_mask();
   const below = mask & ((<u64>1 << me) - 1);
   return below != 0 ? 63 - <u32>clz<u64>(below) : 63 - <u32>clz<u64>(mask);
-}
-
-function cpus(): u32 {
-  return <u32>popcnt<u64>(smp_active_mask());
 }
 
 /** Per CPU: a list of chunks it publishes for its partner ({array, count}; shared, written before a barrier). */
@@ -223,7 +212,7 @@ function kmalloc_test_remote(): string | null {
   const memuse_cpu0 = malloc_type_cpu_memuse(M_KMTEST, 0);
   selftest_barrier();
   if (why === null && memuse != memuse0) why = "the sum of the type's memuse is not back where it was after the remote frees";
-  if (why === null && me == 0 && cpus() > 1 && memuse_cpu0 >= 0) why = "cpu 0 freed more than it allocated, yet its memuse is not negative";
+  if (why === null && me == 0 && selftest_cpus() > 1 && memuse_cpu0 >= 0) why = "cpu 0 freed more than it allocated, yet its memuse is not negative";
   // The passive IPIs are queued here by now; take them in, then reuse.
   crit_enter();
   lwkt_process_ipiq();
@@ -344,7 +333,7 @@ function kmalloc_test_realloc(): string | null {
   pattern_fill(pa, PAGE_SIZE * pages, 0x77);
   vm_page_free_contig(pa, pages);
   if (vm_page_allocated(<u32>(pa / PAGE_SIZE))) return "a freed page is still marked in use";
-  if (cpus() == 1 && vm_page_free_count() != free0) return "the free count did not come back";
+  if (selftest_cpus() == 1 && vm_page_free_count() != free0) return "the free count did not come back";
   return null;
 }
 

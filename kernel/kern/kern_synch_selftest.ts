@@ -3,14 +3,12 @@
 // CPU's sleeper by IPI. Every CPU runs each test at once; the cross-CPU
 // test meets at selftest_barrier. Times are compared, never printed.
 
-import { cli, cpu_id, rdtsc, sti, sti_hlt } from "../hw";
+import { cpu_id, rdtsc } from "../hw";
 import { HZ, systimer_tsc_hz } from "./kern_systimer";
 import { EWOULDBLOCK, TSLEEP_SLOTS, tsleep, wakeup } from "./kern_synch";
 import { smp_active_mask } from "./lwkt_ipiq";
-import {
-  MAXCPU, TDPRI_KERN_DAEMON, TDPRI_SOFT_NORM, curthread, globaldata, lwkt_create, lwkt_setpri, mycpu,
-} from "./lwkt_thread";
-import { selftest_barrier, selftest_tick_align, trace, traceDec, traced } from "./selftest";
+import { MAXCPU, TDPRI_KERN_DAEMON, TDPRI_SOFT_NORM, curthread, lwkt_create, lwkt_setpri } from "./lwkt_thread";
+import { selftest_barrier, selftest_halt_until, selftest_tick_align, trace, traceDec, traced } from "./selftest";
 
 /** Channels: one u32 per CPU, so that no two CPUs' sleepers share one. */
 const channels: usize = memory.data(<i32>MAXCPU * 4, 4);
@@ -30,18 +28,6 @@ function tsleep_test_timeout(): string | null {
   if (error != EWOULDBLOCK) return "a timed-out tsleep did not return EWOULDBLOCK";
   if (elapsed < systimer_tsc_hz() * 3 / <u64>HZ) return "tsleep timed out early";
   return null;
-}
-
-/* Halts until `done` says so or `ticks` hardclock ticks have passed. */
-function halt_until(done: () => bool, ticks: u32): void {
-  const ticksp = changetype<usize>(mycpu()) + offsetof<globaldata>("gd_ticks");
-  const start = atomic.load<u32>(ticksp);
-  cli();
-  while (!done() && atomic.load<u32>(ticksp) - start < ticks) {
-    sti_hlt();
-    cli();
-  }
-  sti();
 }
 
 function never(): bool {
@@ -73,7 +59,7 @@ function tsleep_test_wakeup(): string | null {
   trace("other");
   wakeup(channel(cpu_id()));
   trace("woken");
-  halt_until(never, 4);
+  selftest_halt_until(never, 4);
   trace("later");
   wakeup(channel(cpu_id()) + 2);
   if (!traced("m other w 1 w 2 w 3 woken later w")) return "wakeup did not run exactly its channel's sleepers, in order, with 0";
@@ -106,7 +92,7 @@ function tsleep_test_remote(): string | null {
   lwkt_create(remote_sleeper, 0, TDPRI_SOFT_NORM);
   selftest_barrier();
   wakeup(channel(partner));
-  halt_until(remote_returned, 10);
+  selftest_halt_until(remote_returned, 10);
   selftest_barrier();
   if (remote_result == -1) return "the sleeper was not woken within 10 ticks";
   if (remote_result != 0) return "the woken sleeper did not return 0";

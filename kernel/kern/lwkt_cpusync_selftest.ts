@@ -9,11 +9,7 @@ import {
   lwkt_cpusync, lwkt_cpusync_deinterlock, lwkt_cpusync_init, lwkt_cpusync_interlock, lwkt_cpusync_simple,
 } from "./lwkt_cpusync";
 import { MAXCPU, crit_enter, crit_exit } from "./lwkt_thread";
-import { selftest_barrier } from "./selftest";
-
-function cpus(): u32 {
-  return <u32>popcnt<u64>(smp_active_mask());
-}
+import { selftest_barrier, selftest_cpus } from "./selftest";
 
 // ---- invariant 2: quiescence -----------------------------------------------------------
 
@@ -120,7 +116,7 @@ function cpusync_test_concurrent(): string | null {
   selftest_barrier();
   lwkt_cpusync_simple(mask, concurrent_note, cpu_id());
   selftest_barrier();
-  if (concurrent_runs != cpus() || concurrent_masters != mask) return "a master's cs_func did not run here exactly once";
+  if (concurrent_runs != selftest_cpus() || concurrent_masters != mask) return "a master's cs_func did not run here exactly once";
   return null;
 }
 

@@ -19,25 +19,13 @@ import {
   globaldata, globaldata_find, lwkt_create, lwkt_deschedule, lwkt_schedule, lwkt_setpri, lwkt_switch, lwkt_yield, mycpu,
   thread,
 } from "./lwkt_thread";
-import { selftest_barrier } from "./selftest";
-
-/* The next CPU up that takes IPIs, wrapping around; this one when alone. */
-function partner(): u32 {
-  const me = cpu_id();
-  const mask = smp_active_mask();
-  const above = mask & ~((<u64>2 << me) - 1);
-  return <u32>ctz<u64>(above != 0 ? above : mask);
-}
-
-function cpus(): u32 {
-  return <u32>popcnt<u64>(smp_active_mask());
-}
+import { selftest_barrier, selftest_cpus, selftest_partner } from "./selftest";
 
 /** Flags "the CPU whose partner I am has sent", one u32 per CPU, for the tests that wait on a send (atomics). */
 const sent_flags: usize = memory.data(<i32>MAXCPU * 4, 4);
 
 function sent_to_partner(): void {
-  atomic.store<u32>(sent_flags + <usize>partner() * 4, 1);
+  atomic.store<u32>(sent_flags + <usize>selftest_partner() * 4, 1);
 }
 
 function wait_sent_to_me(): void {
@@ -87,7 +75,7 @@ function ipiq_test_storm(): string | null {
     if (seq == STORM_SENDS / 2) crit_exit();
     for (let m = mask & ~(<u64>1 << me); m != 0; m &= m - 1) lwkt_send_ipiq3_bycpu(<u32>ctz<u64>(m), storm_recv, seq, me);
   }
-  const expected = (cpus() - 1) * STORM_SENDS;
+  const expected = (selftest_cpus() - 1) * STORM_SENDS;
   while (storm_received < expected) pause();
   selftest_barrier();
   lwkt_ipiq_setfifo(depth);
@@ -123,9 +111,9 @@ function ipiq_test_critical(): string | null {
   crit_enter();
   crit_enter();
   selftest_barrier();
-  lwkt_send_ipiq(globaldata_find(partner()), crit_note, 0);
+  lwkt_send_ipiq(globaldata_find(selftest_partner()), crit_note, 0);
   sent_to_partner();
-  const alone = cpus() == 1;
+  const alone = selftest_cpus() == 1;
   wait_sent_to_me();
   // Until the IPI has been taken, or (wrongly) run.
   const reqflags = changetype<usize>(gd) + offsetof<globaldata>("gd_reqflags");
@@ -157,7 +145,7 @@ function passive_note(arg1: u32, arg2: u32, frame: u32): void {
  */
 function ipiq_test_passive(): string | null {
   const me = cpu_id();
-  const to = partner();
+  const to = selftest_partner();
   passive_runs = 0;
   atomic.store<u32>(sent_flags + <usize>me * 4, 0);
   selftest_barrier();
@@ -202,7 +190,7 @@ function nowait_note(seq: u32, arg2: u32, frame: u32): void {
  */
 function ipiq_test_nowait(): string | null {
   const me = cpu_id();
-  const to = partner();
+  const to = selftest_partner();
   nowait_runs = 0;
   nowait_misordered = 0;
   atomic.store<u32>(sent_flags + <usize>me * 4, 0);
@@ -262,14 +250,14 @@ function ipiq_test_mask(): string | null {
     lwkt_wait_ipiq(gd, lwkt_seq_ipiq(gd));
     if (atomic.load<u8>(mask_ran + <usize>target * MAXCPU + me) == 0) early = true;
   }
-  while (mask_runs < cpus()) pause();
+  while (mask_runs < selftest_cpus()) pause();
   selftest_barrier();
-  if (<u32>sent != cpus()) return "the mask send did not count every cpu";
+  if (<u32>sent != selftest_cpus()) return "the mask send did not count every cpu";
   if (early) return "lwkt_wait_ipiq returned before the handler had run";
   for (let m = mask; m != 0; m &= m - 1) {
     if (load<u8>(mask_ran + <usize>me * MAXCPU + <u32>ctz<u64>(m)) != 1) return "a cpu's broadcast did not run here";
   }
-  if (mask_runs != cpus()) return "a broadcast ran here more than once";
+  if (mask_runs != selftest_cpus()) return "a broadcast ran here more than once";
   return null;
 }
 
@@ -309,7 +297,7 @@ function ipiq_test_remote_schedule(): string | null {
   atomic.store<u32>(remote_threads + <usize>me * 4, <u32>changetype<usize>(sleeper));
   const slept = remote_wakes == 0;
   selftest_barrier();
-  lwkt_schedule(changetype<thread>(<usize>atomic.load<u32>(remote_threads + <usize>partner() * 4)));
+  lwkt_schedule(changetype<thread>(<usize>atomic.load<u32>(remote_threads + <usize>selftest_partner() * 4)));
   crit_enter();
   while (remote_wakes == 0) {
     lwkt_deschedule(boot);
@@ -347,8 +335,8 @@ function ipiq_test_remote_deschedule(): string | null {
   const queued = lwkt_create(desched_note, 0, TDPRI_USER_NORM);
   atomic.store<u32>(desched_threads + <usize>me * 4, <u32>changetype<usize>(queued));
   selftest_barrier();
-  const owner = globaldata_find(partner());
-  lwkt_deschedule(changetype<thread>(<usize>atomic.load<u32>(desched_threads + <usize>partner() * 4)));
+  const owner = globaldata_find(selftest_partner());
+  lwkt_deschedule(changetype<thread>(<usize>atomic.load<u32>(desched_threads + <usize>selftest_partner() * 4)));
   lwkt_wait_ipiq(owner, lwkt_seq_ipiq(owner));
   selftest_barrier();
   const off = (queued.td_flags & TDF_RUNQ) == 0;

@@ -28,23 +28,11 @@ import {
   lwkt_serialize_try,
 } from "./lwkt_serialize";
 import { MAXCPU, TDPRI_SOFT_NORM, crit_enter, crit_exit, curthread, lwkt_create, lwkt_yield, mycpu } from "./lwkt_thread";
-import { selftest_barrier, trace, traceDec, traced } from "./selftest";
+import { selftest_barrier, selftest_cpus, selftest_partner, trace, traceDec, traced } from "./selftest";
 
 const ENOENT: i32 = 2;
 const EINVAL: i32 = 22;
 const ECANCELED: i32 = 85;
-
-/* The next CPU up that takes IPIs, wrapping around; this one when alone. */
-function partner(): u32 {
-  const me = cpu_id();
-  const mask = smp_active_mask();
-  const above = mask & ~((<u64>2 << me) - 1);
-  return <u32>ctz<u64>(above != 0 ? above : mask);
-}
-
-function cpus(): u32 {
-  return <u32>popcnt<u64>(smp_active_mask());
-}
 
 function flags(msg: lwkt_msg): u32 {
   return atomic.load<u32>(changetype<usize>(msg) + offsetof<lwkt_msg>("ms_flags"));
@@ -356,16 +344,16 @@ function msgport_test_remote(): string | null {
   const msg = new_msg(0, myport(), 0);
   // In a critical section the reply, which only this CPU completes, cannot come yet.
   crit_enter();
-  lwkt_sendmsg(echo_port(partner()), msg);
-  const inflight = !lwkt_checkmsg(msg) && msg.ms_target_port === echo_port(partner());
+  lwkt_sendmsg(echo_port(selftest_partner()), msg);
+  const inflight = !lwkt_checkmsg(msg) && msg.ms_target_port === echo_port(selftest_partner());
   crit_exit();
   const reply = lwkt_waitport(myport(), 0);
   wait_threads_done(1);
   selftest_barrier();
   if (!inflight) return "a request in flight was DONE, or not put on its target";
-  if (reply !== msg || reply.ms_result != <u64>partner()) return "the reply did not come from the partner's thread";
+  if (reply !== msg || reply.ms_result != <u64>selftest_partner()) return "the reply did not come from the partner's thread";
   if (sleeper_intransit != 0) return "the sleeper got a message still in transit, queued, DONE, or put elsewhere";
-  const legs: u32 = cpus() == 1 ? 0 : 2;
+  const legs: u32 = selftest_cpus() == 1 ? 0 : 2;
   if (counters_delta(MSGCNT_SENT) != 1 || counters_delta(MSGCNT_REPLIED) != 1) return "sent and replied are not one each";
   if (counters_delta(MSGCNT_RECEIVED) != 2) return "received is not two (the request here, the reply back)";
   if (counters_delta(MSGCNT_CROSSCPU) != legs) return "the cross-cpu legs were not counted (two per cpu, none when alone)";
@@ -386,7 +374,7 @@ function msgport_test_domsg(): string | null {
     const msg = new_msg(i, myport(), 0);
     for (let round: u64 = 0; round < 8; round++) {
       msg.ms_result = round;
-      if (lwkt_domsg(echo_port(i == 0 ? cpu_id() : partner()), msg, 0) != ECHO_ERROR || msg.ms_result != round * 2 + 1) return i == 0 ? "same-cpu domsg: wrong reply" : "cross-cpu domsg: wrong reply";
+      if (lwkt_domsg(echo_port(i == 0 ? cpu_id() : selftest_partner()), msg, 0) != ECHO_ERROR || msg.ms_result != round * 2 + 1) return i == 0 ? "same-cpu domsg: wrong reply" : "cross-cpu domsg: wrong reply";
       if (!has(msg, MSGF_DONE | MSGF_REPLY | MSGF_SYNC | MSGF_QUEUED | MSGF_INTRANSIT, MSGF_DONE | MSGF_REPLY | MSGF_SYNC)) return "after domsg: not DONE|REPLY|SYNC, or QUEUED or INTRANSIT";
     }
   }
@@ -418,7 +406,7 @@ function relay(arg: u32): void {
     }
     if (msg.ms_result == RELAY_SYNC) {
       if (lwkt_forwardmsg(now, msg) != EINVAL) echo_bad++;
-    } else if (lwkt_forwardmsg(echo_port(partner()), msg) != EASYNC) {
+    } else if (lwkt_forwardmsg(echo_port(selftest_partner()), msg) != EASYNC) {
       echo_bad++;
     }
   }
@@ -655,7 +643,7 @@ function msgport_test_serializer(): string | null {
   wait_threads_done(3);
   selftest_barrier();
   if (slz_overlap != 0) return "a worker inside did not hold the serializer";
-  if (atomic.load<u32>(slz_count) != cpus() * 2 * SLZ_ROUNDS) return "increments were lost: two holders at once";
+  if (atomic.load<u32>(slz_count) != selftest_cpus() * 2 * SLZ_ROUNDS) return "increments were lost: two holders at once";
   return null;
 }
 
@@ -845,7 +833,7 @@ const STORM_K: u32 = 48;
 /** Each CPU's storm server's port (atomics). */
 const storm_ports: usize = memory.data(<i32>MAXCPU * 4, 4);
 
-// Per CPU: the messages (cpus() * STORM_K), the server's next expected sequence number per
+// Per CPU: the messages (selftest_cpus() * STORM_K), the server's next expected sequence number per
 // source, the client's last sequence number per server, the server's faults.
 let storm_msgs: usize = 0;
 let storm_next: usize = 0;
@@ -876,7 +864,7 @@ function storm_server(total: u32): void {
  */
 function msgport_test_storm(): string | null {
   const me = cpu_id();
-  const n = cpus();
+  const n = selftest_cpus();
   const mask = smp_active_mask();
   threads_done = 0;
   storm_bad = 0;

@@ -10,17 +10,19 @@
 // selftest_barrier; what a thread finds on another CPU goes through shared
 // words indexed by CPU, never through traces (per CPU).
 
-import { cli, cpu_id, pause, sti, sti_hlt } from "../hw";
+import { cpu_id, pause } from "../hw";
 import { smp_active_mask } from "./lwkt_ipiq";
 import { tsleep } from "./kern_synch";
 import {
   MAXCPU, TDF_EXITING, TDF_INTTHREAD, TDF_MIGRATING, TDF_NOSTART, TDF_PREEMPT_LOCK, TDF_RUNQ, TDPRI_INT_MED,
-  TDPRI_KERN_USER, TDPRI_SOFT_NORM, TDPRI_USER_NORM, TDPRI_KERN_DAEMON,
-  crit_enter, crit_exit, curthread, globaldata, globaldata_find, lwkt_create, lwkt_deschedule, lwkt_exit,
-  lwkt_migratecpu, lwkt_schedule, lwkt_setpri, lwkt_switch, lwkt_yield, mycpu, thread,
+  TDPRI_KERN_USER, TDPRI_SOFT_NORM, TDPRI_USER_NORM, TDPRI_KERN_DAEMON, crit_enter, crit_exit, curthread, globaldata,
+  globaldata_find, lwkt_create, lwkt_deschedule, lwkt_exit, lwkt_migratecpu, lwkt_schedule, lwkt_setpri, lwkt_switch,
+  lwkt_yield, mycpu, thread,
 } from "./lwkt_thread";
 import { lwkt_gettoken, lwkt_reltoken, lwkt_token, lwkt_token_held_excl, lwkt_token_init, lwkt_trytoken } from "./lwkt_token";
-import { selftest_barrier, selftest_tick_align, trace, traceDec, traced } from "./selftest";
+import {
+  selftest_barrier, selftest_halt_until, selftest_partner, selftest_tick_align, trace, traceDec, traced,
+} from "./selftest";
 
 /** Records its argument and ends. */
 function note(arg: u32): void {
@@ -235,27 +237,6 @@ function lwkt_test_exit(): string | null {
 
 // ---- with IPIs: preemption, migration, remote priority ----------------------------------
 
-/* The next CPU up that takes IPIs, wrapping around; this one when alone. */
-function partner(): u32 {
-  const me = cpu_id();
-  const mask = smp_active_mask();
-  const above = mask & ~((<u64>2 << me) - 1);
-  return <u32>ctz<u64>(above != 0 ? above : mask);
-}
-
-/* Halts until `done` says so or `ticks` hardclock ticks have passed; whether it was done. */
-function halt_until(done: () => bool, ticks: u32): bool {
-  const ticksp = changetype<usize>(mycpu()) + offsetof<globaldata>("gd_ticks");
-  const start = atomic.load<u32>(ticksp);
-  cli();
-  while (!done() && atomic.load<u32>(ticksp) - start < ticks) {
-    sti_hlt();
-    cli();
-  }
-  sti();
-  return done();
-}
-
 /** Shared by CPU: threads one CPU makes for another to act on, and results (atomics). */
 const peer_threads: usize = memory.data(<i32>MAXCPU * 4, 4);
 const peer_results: usize = memory.data(<i32>MAXCPU * 4, 4);
@@ -374,7 +355,7 @@ function on_allq(td: thread): bool {
 function migrator(home: u32): void {
   const td = curthread();
   const tok = changetype<lwkt_token>(migrate_toks + <usize>home * offsetof<lwkt_token>());
-  const dest = partner();
+  const dest = selftest_partner();
   let bad: u32 = 0;
   lwkt_gettoken(tok);
   if (td.td_gd !== globaldata_find(home)) bad |= 1;
@@ -407,7 +388,7 @@ function migrated_back(): bool {
  */
 function lwkt_test_migrate(): string | null {
   const me = cpu_id();
-  const alone = partner() == me;
+  const alone = selftest_partner() == me;
   const tok = changetype<lwkt_token>(migrate_toks + <usize>me * offsetof<lwkt_token>());
   lwkt_token_init(tok, "selftest.migrate");
   atomic.store<u32>(peer_word(migrate_stage, me), 0);
@@ -415,10 +396,10 @@ function lwkt_test_migrate(): string | null {
   lwkt_setpri(curthread(), TDPRI_KERN_DAEMON);
   selftest_barrier();
   const td = lwkt_create(migrator, me, TDPRI_SOFT_NORM);
-  const away = halt_until(migrate_stage_1, 50);
+  const away = selftest_halt_until(migrate_stage_1, 50);
   const left = alone || !on_allq(td);
   atomic.store<u32>(peer_word(migrate_stage, me), 2);
-  const back = halt_until(migrated_back, 50);
+  const back = selftest_halt_until(migrated_back, 50);
   selftest_barrier();
   if (!away || !back) return "the thread did not get to its partner and back within 50 ticks";
   const bad = atomic.load<u32>(peer_word(peer_results, me)) & 0x7fffffff;
@@ -455,8 +436,8 @@ function lwkt_test_setpri_remote(): string | null {
   atomic.store<u32>(peer_word(peer_threads, me), <u32>changetype<usize>(lwkt_create(setpri_low, 0, TDPRI_USER_NORM)));
   const early = setpri_seen != 0;
   selftest_barrier();
-  lwkt_setpri(changetype<thread>(<usize>atomic.load<u32>(peer_word(peer_threads, partner()))), TDPRI_SOFT_NORM);
-  const ran = halt_until(setpri_seen_yet, 50);
+  lwkt_setpri(changetype<thread>(<usize>atomic.load<u32>(peer_word(peer_threads, selftest_partner()))), TDPRI_SOFT_NORM);
+  const ran = selftest_halt_until(setpri_seen_yet, 50);
   selftest_barrier();
   if (early) return "a thread below the boot thread ran before it was raised";
   if (!ran) return "the raised thread did not run within 50 ticks";

@@ -5,10 +5,10 @@
 // between threads of one CPU. Results that a thread finds on another CPU go
 // through shared words indexed by CPU, never through traces (per CPU).
 
-import { cli, cpu_id, pause, sti, sti_hlt } from "../hw";
+import { cpu_id, pause } from "../hw";
 import { tsleep, wakeup } from "./kern_synch";
 import { systimer, systimer_alloc, systimer_init_oneshot } from "./kern_systimer";
-import { smp_active_mask } from "./lwkt_ipiq";
+
 import {
   MAXCPU, TDF_INTTHREAD, TDF_NOSTART, TDF_PREEMPT_LOCK, TDPRI_INT_MED, TDPRI_KERN_DAEMON, TDPRI_SOFT_NORM, curthread,
   globaldata, lwkt_create, lwkt_schedule, lwkt_setpri, mycpu, thread,
@@ -19,32 +19,7 @@ import {
   lwkt_token_count, lwkt_token_desc, lwkt_token_held_any, lwkt_token_held_excl, lwkt_token_init, lwkt_token_named,
   lwkt_token_owner, lwkt_token_pool_lookup, lwkt_token_pool_nth, lwkt_token_swap, lwkt_tokens_held, lwkt_trytoken,
 } from "./lwkt_token";
-import { selftest_barrier, trace, traced } from "./selftest";
-
-/* The next CPU up that takes IPIs, wrapping around; this one when alone. */
-function partner(): u32 {
-  const me = cpu_id();
-  const mask = smp_active_mask();
-  const above = mask & ~((<u64>2 << me) - 1);
-  return <u32>ctz<u64>(above != 0 ? above : mask);
-}
-
-function cpus(): u32 {
-  return <u32>popcnt<u64>(smp_active_mask());
-}
-
-/* Halts until `done` says so or `ticks` hardclock ticks have passed; whether it was done. */
-function halt_until(done: () => bool, ticks: u32): bool {
-  const ticksp = changetype<usize>(mycpu()) + offsetof<globaldata>("gd_ticks");
-  const start = atomic.load<u32>(ticksp);
-  cli();
-  while (!done() && atomic.load<u32>(ticksp) - start < ticks) {
-    sti_hlt();
-    cli();
-  }
-  sti();
-  return done();
-}
+import { selftest_barrier, selftest_cpus, selftest_halt_until, selftest_partner, trace, traced } from "./selftest";
 
 function never(): bool {
   return false;
@@ -103,15 +78,15 @@ function token_test_sleep(): string | null {
   lwkt_setpri(curthread(), TDPRI_KERN_DAEMON);
   lwkt_create(sleep_a, 0, TDPRI_SOFT_NORM);
   selftest_barrier();
-  const p = partner();
+  const p = selftest_partner();
   const tok = tok_at(sleep_toks, p);
   lwkt_gettoken(tok);
   const took = lwkt_token_held_excl(tok);
   wakeup(<u32>word(sleep_chans, p));
-  halt_until(never, 2);
+  selftest_halt_until(never, 2);
   atomic.store<u32>(word(sleep_b_done, p), 1);
   lwkt_reltoken(tok);
-  const finished = halt_until(sleep_finished, 50);
+  const finished = selftest_halt_until(sleep_finished, 50);
   selftest_barrier();
   if (!took) return "could not take the token while its holder slept";
   if (!finished) return "the sleeper did not finish within 50 ticks";
@@ -194,7 +169,7 @@ function shared_writer(arg: u32): void {
  */
 function token_test_shared(): string | null {
   const me = cpu_id();
-  const n = cpus();
+  const n = selftest_cpus();
   const tok = changetype<lwkt_token>(shared_tok);
   const reader = n == 1 || me != 0;
   const readers = n == 1 ? 1 : n - 1;
@@ -224,7 +199,7 @@ function token_test_shared(): string | null {
     atomic.sub<u32>(shared_readers, 1);
     lwkt_reltoken(tok);
   }
-  const finished = me != 0 || halt_until(shared_finished, 50);
+  const finished = me != 0 || selftest_halt_until(shared_finished, 50);
   selftest_barrier();
   if (!together) return "the readers did not hold the token at once";
   if ((atomic.load<u32>(shared_flags) & 2) != 0) return "an exclusive trytoken succeeded while readers held the token";
@@ -291,8 +266,8 @@ function token_test_deadlock(): string | null {
   lwkt_setpri(curthread(), TDPRI_KERN_DAEMON);
   selftest_barrier();
   lwkt_create(dl_a, 0, TDPRI_SOFT_NORM);
-  lwkt_create(dl_b, partner(), TDPRI_SOFT_NORM);
-  const finished = halt_until(dl_finished, 200);
+  lwkt_create(dl_b, selftest_partner(), TDPRI_SOFT_NORM);
+  const finished = selftest_halt_until(dl_finished, 200);
   selftest_barrier();
   if (!finished) return "the two threads did not both finish within 200 ticks";
   if (atomic.load<u32>(word(dl_bad, me)) != 0) return "both threads were inside both tokens at once";
@@ -352,7 +327,7 @@ const coll_base: usize = memory.data(4, 4);
  */
 function token_test_collisions(): string | null {
   const me = cpu_id();
-  const n = cpus();
+  const n = selftest_cpus();
   const tok = changetype<lwkt_token>(coll_tok);
   if (me == 0) {
     lwkt_token_init(tok, "selftest.collisions");
@@ -419,7 +394,7 @@ function token_test_pool(): string | null {
   }
   selftest_barrier();
   if (!held) return "lwkt_getpooltoken did not return its token, held";
-  if (atomic.load<u32>(pool_counter) != cpus() * POOL_ROUNDS) return "increments under the pool token were lost";
+  if (atomic.load<u32>(pool_counter) != selftest_cpus() * POOL_ROUNDS) return "increments under the pool token were lost";
   if (lwkt_tokens_held(curthread()) != 0) return "pool tokens left held";
   return null;
 }
@@ -459,7 +434,7 @@ function token_test_hard(): string | null {
   hard_result = 0;
   lwkt_gettoken(tok);
   systimer_init_oneshot(hard_timer!, hard_callback, 0, 1000);
-  const ran = halt_until(hard_ran, 50);
+  const ran = selftest_halt_until(hard_ran, 50);
   const still = lwkt_token_held_excl(tok) && lwkt_cnttoken(tok, curthread()) == 1;
   lwkt_reltoken(tok);
   if (!ran) return "the systimer callback did not run within 50 ticks";

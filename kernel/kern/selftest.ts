@@ -118,6 +118,36 @@ export function selftest_barrier(): void {
   while (atomic.load<u32>(barrier_generation) == generation) pause();
 }
 
+/* selftest_cpus: how many CPUs take IPIs (and so run the tests). Context: any. */
+export function selftest_cpus(): u32 {
+  return <u32>popcnt<u64>(smp_active_mask());
+}
+
+/* selftest_partner: the next CPU up that takes IPIs, wrapping around; this one when alone. Context: any. */
+export function selftest_partner(): u32 {
+  const me = cpu_id();
+  const mask = smp_active_mask();
+  const above = mask & ~((<u64>2 << me) - 1);
+  return <u32>ctz<u64>(above != 0 ? above : mask);
+}
+
+/*
+ * selftest_halt_until: halts until `done` says so or `ticks` hardclock ticks
+ * have passed; returns whether it was done.
+ * Context: a test's thread, outside a critical section.
+ */
+export function selftest_halt_until(done: () => bool, ticks: u32): bool {
+  const ticksp = changetype<usize>(mycpu()) + offsetof<globaldata>("gd_ticks");
+  const start = atomic.load<u32>(ticksp);
+  cli();
+  while (!done() && atomic.load<u32>(ticksp) - start < ticks) {
+    sti_hlt();
+    cli();
+  }
+  sti();
+  return done();
+}
+
 /* trace: records an event of the running test. Context: any thread of the CPU running the test. */
 export function trace(s: string): void {
   if (trace_len > 0 && trace_len < TRACE_BYTES) store<u8>(trace_buf + trace_len++, 0x20);

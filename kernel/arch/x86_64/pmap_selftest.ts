@@ -12,7 +12,7 @@ import { PERCPU_SELF, PERCPU_SIZE, PERCPU_STACK_TOP } from "../../runtime";
 import { bootalloc } from "../../kern/kern_bootalloc";
 import { TDPRI_KERN_DAEMON, crit_enter, crit_exit, lwkt_create, lwkt_yield } from "../../kern/lwkt_thread";
 import { lwkt_ipiq_counters, smp_active_mask } from "../../kern/lwkt_ipiq";
-import { selftest_barrier } from "../../kern/selftest";
+import { selftest_barrier, selftest_cpus } from "../../kern/selftest";
 import {
   PAGE_SIZE, PG_NX, PG_RW, PG_U, PG_V, VM_MIN_KERNEL_ADDRESS, VM_MIN_USER_ADDRESS, VM_PROT_READ, VM_PROT_WRITE,
   kernel_pmap, pmap, pmap_activate, pmap_current, pmap_enter, pmap_kenter, pmap_kremove, pmap_pinit, pmap_pte, pmap_remove,
@@ -42,12 +42,8 @@ const st_ipis: usize = memory.data(<i32>MAXCPU * 4, 4); // IPIs CPU 0 had sent e
 /** Per CPU: kfetch64's destination. */
 let st_dst: usize = 0;
 
-function cpus(): u32 {
-  return <u32>popcnt<u64>(smp_active_mask());
-}
-
 function cpu_b(): u32 {
-  return cpus() > 1 ? 1 : 0;
+  return selftest_cpus() > 1 ? 1 : 0;
 }
 
 function test_pmap(): pmap {
@@ -241,7 +237,7 @@ function pmap_test_shootdown(): string | null {
  */
 function pmap_test_remap(): string | null {
   const me = cpu_id();
-  const n = cpus();
+  const n = selftest_cpus();
   const last = n > 1 ? <u32>(63 - clz<u64>(smp_active_mask())) : MAXCPU;
   setup();
   selftest_barrier();
