@@ -287,26 +287,14 @@ export function crit_exit(): void {
 }
 
 /*
- * The deferred work of a critical section that td has just left. Each pass
- * clears a flag before it does the work, so an interrupt that comes
- * meanwhile sets it again and is not lost.
+ * The deferred work of a critical section that td has just left
+ * (_lwkt_run_deferred, until no flag is left), then a reschedule.
  */
 function _lwkt_splz(td: thread): void {
   const gd = td.td_gd;
   while ((gd.gd_reqflags & (RQF_IPIQ | RQF_TIMER | RQF_INTPEND)) != 0) {
     td.td_critcount++;
-    if ((gd.gd_reqflags & RQF_IPIQ) != 0) {
-      _reqflags_clear(gd, RQF_IPIQ);
-      lwkt_process_ipiq();
-    }
-    if ((gd.gd_reqflags & RQF_TIMER) != 0) {
-      _reqflags_clear(gd, RQF_TIMER);
-      systimer_intr(0);
-    }
-    if ((gd.gd_reqflags & RQF_INTPEND) != 0) {
-      _reqflags_clear(gd, RQF_INTPEND);
-      intr_splz();
-    }
+    _lwkt_run_deferred(gd, false);
     td.td_critcount--;
   }
   if ((gd.gd_reqflags & RQF_AST_LWKT_RESCHED) != 0 && td.td_toks_stop == td.td_toks_base) lwkt_switch();
@@ -399,7 +387,19 @@ function _lwkt_switch_spin(gd: globaldata): void {
   sti();
   pause();
   if ((rflags & RFLAGS_IF) == 0) cli();
-  if ((gd.gd_reqflags & RQF_IPIQ) != 0 || atomic.load<u64>(changetype<usize>(gd) + offsetof<globaldata>("gd_ipimask")) != 0) {
+  _lwkt_run_deferred(gd, true);
+}
+
+/*
+ * The work interrupts left flagged in gd_reqflags for a critical section's
+ * end: IPIs (with `polled`, also IPIs queued while the doorbell was
+ * suppressed), due systimers, device interrupts' soft halves. Each flag is
+ * cleared before its work, so an interrupt that comes meanwhile sets it
+ * again and is not lost.
+ * Context: in a critical section.
+ */
+function _lwkt_run_deferred(gd: globaldata, polled: bool): void {
+  if ((gd.gd_reqflags & RQF_IPIQ) != 0 || (polled && atomic.load<u64>(changetype<usize>(gd) + offsetof<globaldata>("gd_ipimask")) != 0)) {
     _reqflags_clear(gd, RQF_IPIQ);
     lwkt_process_ipiq();
   }
