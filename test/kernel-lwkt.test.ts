@@ -28,7 +28,8 @@ const TESTS = [
   'lwkt.preempt', 'lwkt.preempt_remote', 'lwkt.migrate', 'lwkt.setpri_remote',
   'ipiq.storm', 'ipiq.critical', 'ipiq.passive', 'ipiq.nowait', 'ipiq.mask', 'lwkt.schedule_remote', 'lwkt.deschedule_remote',
   'cpusync.quiesce', 'cpusync.concurrent',
-  'systimer.hardclock', 'systimer.oneshot', 'systimer.del', 'systimer.critical', 'lwkt.schedulerclock',
+  'systimer.hardclock', 'systimer.oneshot', 'systimer.del', 'systimer.critical', 'lwkt.schedulerclock', 'systimer.remote',
+  'systimer.del_remote', 'systimer.statclock',
   'tsleep.timeout', 'tsleep.wakeup', 'tsleep.remote',
   'token.sleep', 'token.recursion', 'token.shared', 'token.deadlock', 'token.preempt', 'token.collisions', 'token.pool',
   'token.hard',
@@ -66,7 +67,7 @@ describe('selftest=all', () => {
         const lines = out.split('\n').filter((l) => l.includes('selftest'));
         const results = lines.slice(0, -1).map((l) => /^cpu (\d+): selftest (\S+) (.*)$/.exec(l));
         expect(results.every((r) => r !== null), out).toBe(true);
-        expect(results.filter((r) => r![3] !== 'ok').map((r) => r![0])).toEqual([]);
+        expect(results.filter((r) => r![3] !== 'ok').map((r) => r![0]), out).toEqual([]);
         const expected = Array.from({ length: cpus }, (_, cpu) => TESTS.map((t) => `${cpu} ${t}`)).flat();
         expect(results.map((r) => `${r![1]} ${r![2]}`)).toEqual(expected);
         expect(lines.at(-1)).toBe(`selftest: ${TESTS.length} tests on ${cpus} ${cpus === 1 ? 'cpu' : 'cpus'}: all ok`);

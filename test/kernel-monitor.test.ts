@@ -55,14 +55,17 @@ describe('the monitor', () => {
 
   it('ps shows each CPU\'s threads as that CPU sees them: one running, the idle thread, the APs\' boot threads asleep', async () => {
     const out = await type(s, 'ps\r');
-    const rows = out.split('\n').slice(2, -1).map((l) => /^ +(\d+) {2}0x([0-9a-f]{8}) +(\d+) +(\d+) {2}(\w+) +(.*)$/.exec(l));
+    const rows = out.split('\n').slice(2, -1).map((l) => /^ +(\d+) {2}0x([0-9a-f]{8}) +(\d+) +(\d+) +(\d+) {2}(\w+) +(.*)$/.exec(l));
     expect(rows.every((r) => r !== null), out).toBe(true);
     for (let cpu = 0; cpu < CPUS; cpu++) {
-      const mine = rows.filter((r) => Number(r![1]) === cpu).map((r) => `${r![3]} ${r![5]} ${r![6].replace(/ on 0x[0-9a-f]{8}$/, '')}`);
+      const mine = rows.filter((r) => Number(r![1]) === cpu).map((r) => `${r![3]} ${r![6]} ${r![7].replace(/ on 0x[0-9a-f]{8}$/, '')}`);
       // The CPU answering runs its own IPI handler: the monitor's thread on CPU 0, the idle thread elsewhere.
       expect(mine.sort()).toEqual(cpu === 0
         ? ['0 idle kern/lwkt_thread/lwkt_idle_loop', '12 running (boot thread)']
         : ['0 running kern/lwkt_thread/lwkt_idle_loop', '12 sleeping (boot thread)']);
+      // statclock has charged the idle thread most of the time since boot.
+      const idle = rows.find((r) => Number(r![1]) === cpu && r![3] === '0')!;
+      expect(Number(idle[5])).toBeGreaterThan(0);
     }
   });
 
@@ -128,9 +131,9 @@ describe('the monitor', () => {
 
   it('watch prints a line a second until a key is pressed', async () => {
     s.serial.send('watch\r');
-    await s.serial.expect(/ipi\/s.*\nmsg\/s.*\nipi\/s.*\nmsg\/s.*\n/, WAIT);
+    await s.serial.expect(/ipi\/s.*\nmsg\/s.*\nbusy%.*\nipi\/s.*\nmsg\/s.*\nbusy%.*\n/, WAIT);
     s.serial.send('q');
-    expect((await s.serial.expect(/([\s\S]*?)db> /, WAIT))[1]).toMatch(/^(ipi\/s( +\d+){4}\nmsg\/s( +\d+){4}\n)*$/);
+    expect((await s.serial.expect(/([\s\S]*?)db> /, WAIT))[1]).toMatch(/^(ipi\/s( +\d+){4}\nmsg\/s( +\d+){4}\nbusy% ( +\d+){4}\n)*$/);
   });
 });
 

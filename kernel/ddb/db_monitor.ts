@@ -11,7 +11,7 @@ import { DB_MAXFRAMES, db_print_frame, db_printfunc, db_stack_walk } from "./db_
 import { db_line_address, db_line_at, db_readline } from "./db_readline";
 import { TrapFrame } from "../arch/x86_64/frame";
 import { EXIT_OK, shutdown, stop_other_cpus } from "../kern/kern_shutdown";
-import { HZ } from "../kern/kern_systimer";
+import { CP_IDLE, CP_INTR, CP_SYS, HZ, cpu_time } from "../kern/kern_systimer";
 import { tsleep } from "../kern/kern_synch";
 import { sio_poll } from "../dev/sio";
 import {
@@ -46,7 +46,7 @@ const db_buf: usize = memory.data(DB_BUF_BYTES, 8);
 /** Shared: the answer's length in entries, or -1 while it is being gathered. */
 const db_answer: usize = memory.data(4);
 
-const DB_PS_BYTES: usize = 32;
+const DB_PS_BYTES: usize = 36;
 const DB_PS_MAX: i32 = DB_BUF_BYTES / <i32>DB_PS_BYTES;
 
 /*
@@ -91,6 +91,7 @@ function db_put_thread(gd: globaldata, td: thread, n: i32): void {
   store<u32>(p, td.td_wchan, 20);
   store<u32>(p, td === gd.gd_curthread ? 1 : td === gd.gd_idlethread ? 2 : 0, 24);
   store<u32>(p, td.td_kstack == 0 ? 1 : 0, 28);
+  store<u32>(p, <u32>td.td_sticks, 32);
 }
 
 /* On the asked CPU: the backtrace of what it was running when the IPI came (or of the poll that ran it). */
@@ -113,7 +114,7 @@ function db_gather_backtrace(arg1: u32, arg2: u32, frame: u32): void {
 function db_help(): void {
   lock();
   puts("help            this list\n");
-  puts("ps              threads on each cpu: priority, critical count, state, entry\n");
+  puts("ps              threads on each cpu: priority, critical count, statclock ticks, state, entry\n");
   puts("ipi             IPIs sent between each pair of cpus (row: from, column: to)\n");
   puts("msgs            LWKT messages sent, received, replied and sent across cpus, per cpu\n");
   puts("kmalloc         each malloc type: bytes and chunks in use, calls, limit\n");
@@ -121,7 +122,7 @@ function db_help(): void {
   puts("cpusync         cpusyncs mastered, parked in and functions run, per cpu\n");
   puts("bt [CPU]        what a cpu is running, as a backtrace (all cpus without CPU)\n");
   puts("selftest NAME   run self-tests on every cpu (NAME: a test, a group, all; none: list)\n");
-  puts("watch           IPIs and messages received per second on each cpu, until a key\n");
+  puts("watch           IPIs and messages received per second, and busy time, on each cpu, until a key\n");
   puts("reboot          reset the machine\n");
   puts("halt            stop every cpu and the machine\n");
   puts("keys: ^A ^E ^B ^F ^D ^K ^U ^W ^L, arrows, history with up/down or ^P ^N, tab completes\n");
@@ -137,7 +138,7 @@ function pad(v: u64, width: i32): void {
 
 function db_ps(): void {
   lock();
-  puts("cpu  thread      pri crit  state     entry\n");
+  puts("cpu  thread      pri crit   ticks  state     entry\n");
   unlock();
   for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) {
     const n = db_ask(cpu, db_gather_threads);
@@ -147,6 +148,7 @@ function db_ps(): void {
       const role = load<u32>(p, 24);
       lock();
       pad(cpu, 3); puts("  0x"); putHex(load<u32>(p), 8); pad(<u64>load<i32>(p, 4), 4); pad(<u64>load<i32>(p, 8), 5);
+      pad(load<u32>(p, 32), 8);
       puts("  ");
       if (role == 1) puts("running   ");
       else if (role == 2) puts("idle      ");
@@ -282,6 +284,16 @@ function db_bt(cpu: u32): void {
   unlock();
 }
 
+/* Statclock samples of each CPU not in its idle thread. */
+function busy_samples(cpu: u32): u64 {
+  return cpu_time(cpu, CP_SYS) + cpu_time(cpu, CP_INTR);
+}
+
+/* All statclock samples of each CPU. */
+function all_samples(cpu: u32): u64 {
+  return busy_samples(cpu) + cpu_time(cpu, CP_IDLE);
+}
+
 /* Messages each CPU's ports have received. */
 function msgs_received(cpu: u32): u64 {
   return lwkt_msgport_counter(cpu, MSGCNT_RECEIVED);
@@ -295,14 +307,14 @@ function ipis_received(cpu: u32): u64 {
 }
 
 const WATCH_MAX: u32 = 64;
-const watch_last: usize = memory.data(<i32>WATCH_MAX * 16, 8); // per CPU: IPIs, then messages
+const watch_last: usize = memory.data(<i32>WATCH_MAX * 32, 8); // per CPU: IPIs, messages, busy and all statclock samples
 
 /* One line of watch: each CPU's count now less the last, which becomes now. */
 function watch_line(label: string, which: usize, count: (cpu: u32) => u64): void {
   puts(label);
   for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) {
     const now = count(cpu);
-    const last = watch_last + (<usize>cpu * 2 + which) * 8;
+    const last = watch_last + (<usize>cpu * 4 + which) * 8;
     pad(now - load<u64>(last), 10);
     store<u64>(last, now);
   }
@@ -315,8 +327,10 @@ function db_watch(): void {
   puts("\n");
   unlock();
   for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) {
-    store<u64>(watch_last + <usize>cpu * 16, ipis_received(cpu));
-    store<u64>(watch_last + <usize>cpu * 16 + 8, msgs_received(cpu));
+    store<u64>(watch_last + <usize>cpu * 32, ipis_received(cpu));
+    store<u64>(watch_last + <usize>cpu * 32 + 8, msgs_received(cpu));
+    store<u64>(watch_last + <usize>cpu * 32 + 16, busy_samples(cpu));
+    store<u64>(watch_last + <usize>cpu * 32 + 24, all_samples(cpu));
   }
   while (true) {
     tsleep(<u32>watch_last, HZ);
@@ -325,6 +339,15 @@ function db_watch(): void {
     watch_line("ipi/s ", 0, ipis_received);
     puts("\n");
     watch_line("msg/s ", 1, msgs_received);
+    puts("\nbusy% ");
+    for (let cpu: u32 = 0; cpu < db_ncpus; cpu++) {
+      const busy = busy_samples(cpu), all = all_samples(cpu);
+      const pbusy = watch_last + <usize>cpu * 32 + 16, pall = pbusy + 8;
+      const dall = all - load<u64>(pall);
+      pad(dall == 0 ? 0 : (busy - load<u64>(pbusy)) * 100 / dall, 10);
+      store<u64>(pbusy, busy);
+      store<u64>(pall, all);
+    }
     puts("\n");
     unlock();
   }

@@ -23,19 +23,29 @@
 // interval once at boot and every CPU uses those rates (the same parts,
 // the same bus clock on every CPU of a PC).
 //
-// What it is not, yet: a systimer belongs to the CPU that queued it and
-// cannot be queued on or removed from another CPU's queue; there is no
-// statclock.
+// Other CPUs' systimers. A CPU never touches another's queue: queueing a
+// one-shot on another CPU (systimer_init_oneshot_cpu) or deleting one
+// queued there sends an IPI and the owner does it. The deadline is fixed by
+// the caller, when it asks (every CPU's TSC counts the same time). Sends
+// from one CPU to another run in order, so a delete that follows an add is
+// never overtaken by it; systimer_del waits until the owner has run it.
+//
+// statclock: each CPU samples, STATHZ times a second, what it is running:
+// the idle thread, an interrupt thread or other kernel code (cp_time, per
+// CPU), and charges the tick to the running thread (td_sticks).
 
 import { rdtsc } from "../hw";
 import { PIT_HZ, lapic, pitWait } from "../smp";
 import { VECTOR_LAPIC_TIMER } from "../arch/x86_64/frame";
 import { bootalloc } from "./kern_bootalloc";
 import { panic } from "./kern_shutdown";
-import { crit_enter, crit_exit, globaldata, lwkt_schedulerclock, mycpu } from "./lwkt_thread";
+import { TDF_INTTHREAD, crit_enter, crit_exit, globaldata, globaldata_find, lwkt_schedulerclock, mycpu } from "./lwkt_thread";
+import { lwkt_send_ipiq, lwkt_wait_ipiq } from "./lwkt_ipiq";
 
 /** hardclock's rate: ticks per second on every CPU. */
 export const HZ: u32 = 100;
+/** statclock's rate: samples per second on every CPU, not a multiple of HZ, so the two do not beat together. */
+export const STATHZ: u32 = 128;
 
 // The LAPIC timer's registers (SDM Vol.3A §11.5.4).
 const LAPIC_LVT_TIMER: usize = 0x320; // vector, bit 16 mask, bits 18:17 mode (0: one-shot)
@@ -205,17 +215,57 @@ export function systimer_init_periodic(info: systimer, func: systimer_func_t, ar
 }
 
 /*
- * systimer_del: info's callback will not run (again); a systimer not
- * queued is left alone.
- * Context: thread or callback of the CPU it was queued on.
+ * systimer_init_oneshot_cpu: as systimer_init_oneshot, on CPU cpu's queue:
+ * func runs there. For another CPU the owner queues it when the IPI comes;
+ * info must not be queued anywhere meanwhile.
+ * Context: thread of any CPU, outside IPI handlers (it may wait for FIFO room).
+ */
+export function systimer_init_oneshot_cpu(info: systimer, cpu: u32, func: systimer_func_t, arg: u32, us: u64): void {
+  const target = globaldata_find(cpu);
+  if (target === mycpu()) {
+    systimer_init_oneshot(info, func, arg, us);
+    return;
+  }
+  if ((info.sys_flags & SYSTF_ONQ) != 0) panic("systimer_init_oneshot_cpu: the systimer is queued");
+  info.sys_gd = target;
+  info.sys_func = func.index;
+  info.sys_arg = arg;
+  info.sys_time = rdtsc() + _us_to_tsc(us);
+  info.sys_periodic = 0;
+  lwkt_send_ipiq(target, _systimer_add_remote, <u32>changetype<usize>(info));
+}
+
+/* The owner's half of systimer_init_oneshot_cpu. Context: IPI handler. */
+function _systimer_add_remote(arg1: u32, arg2: u32, frame: u32): void {
+  const gd = mycpu();
+  if (_systimer_insert(gd, changetype<systimer>(<usize>arg1))) _systimer_reload(gd);
+}
+
+/*
+ * systimer_del: info's callback will not run (again) once this returns; a
+ * systimer not queued is left alone. Another CPU's is taken off by its
+ * owner, by IPI, and this waits for that.
+ * Context: thread or callback of any CPU; for another CPU's systimer, a
+ * thread outside IPI handlers.
  */
 export function systimer_del(info: systimer): void {
-  if ((info.sys_flags & SYSTF_ONQ) == 0) return;
   const gd = mycpu();
-  if (info.sys_gd !== gd) panic("systimer_del: another cpu's systimer");
+  const owner = info.sys_gd;
+  if (owner !== null && owner !== gd) {
+    lwkt_wait_ipiq(owner!, lwkt_send_ipiq(owner!, _systimer_del_remote, <u32>changetype<usize>(info)));
+    return;
+  }
+  if ((info.sys_flags & SYSTF_ONQ) == 0) return;
   crit_enter();
   if (_systimer_remove(gd, info)) _systimer_reload(gd);
   crit_exit();
+}
+
+/* The owner's half of a remote systimer_del. Context: IPI handler. */
+function _systimer_del_remote(arg1: u32, arg2: u32, frame: u32): void {
+  const info = changetype<systimer>(<usize>arg1);
+  const gd = mycpu();
+  if ((info.sys_flags & SYSTF_ONQ) != 0 && _systimer_remove(gd, info)) _systimer_reload(gd);
 }
 
 /*
@@ -256,9 +306,42 @@ function hardclock(info: u32, frame: u32): void {
   lwkt_schedulerclock();
 }
 
+// ---- statclock ------------------------------------------------------------------------
+
+/** cp_time's states. */
+export const CP_SYS: u32 = 0; // a kernel thread
+export const CP_INTR: u32 = 1; // an interrupt thread
+export const CP_IDLE: u32 = 2; // the idle thread
+const CP_STATES: u32 = 3;
+
+/** Per CPU index, CP_STATES u64 counters of statclock samples; the CPU writes its own, any reads. */
+// 64: MAXCPU, spelt out because the import cycle with lwkt_thread.ts leaves it undeclared when this runs.
+const cp_time: usize = memory.data(64 * 3 * 8, 8);
+
+/*
+ * statclock: each CPU's STATHZ sample of what it runs, into cp_time and
+ * the running thread's td_sticks.
+ */
+function statclock(info: u32, frame: u32): void {
+  const gd = mycpu();
+  const td = gd.gd_curthread;
+  const state = td === gd.gd_idlethread ? CP_IDLE : (td.td_flags & TDF_INTTHREAD) != 0 ? CP_INTR : CP_SYS;
+  const p = cp_time + (<usize>gd.gd_cpuid * <usize>CP_STATES + <usize>state) * 8;
+  atomic.store<u64>(p, atomic.load<u64>(p) + 1);
+  td.td_sticks++;
+}
+
+/*
+ * cpu_time: CPU cpu's statclock samples in state (CP_*).
+ * Context: any; read racily.
+ */
+export function cpu_time(cpu: u32, state: u32): u64 {
+  return atomic.load<u64>(cp_time + (<usize>cpu * <usize>CP_STATES + <usize>state) * 8);
+}
+
 /*
  * systimer_gdinit: this CPU's LAPIC timer (one-shot on VECTOR_LAPIC_TIMER,
- * stopped) and its hardclock.
+ * stopped), its hardclock and its statclock.
  * Context: once per CPU, after lwkt_gdinit and lapicEnable, interrupts off;
  * the BSP has calibrated.
  */
@@ -268,4 +351,5 @@ export function systimer_gdinit(): void {
   store<u32>(base + LAPIC_TIMER_DIVIDE, DIVIDE_BY_1);
   store<u32>(base + LAPIC_LVT_TIMER, VECTOR_LAPIC_TIMER);
   systimer_init_periodic(systimer_alloc(), hardclock, 0, HZ);
+  systimer_init_periodic(systimer_alloc(), statclock, 0, STATHZ);
 }

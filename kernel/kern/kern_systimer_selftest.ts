@@ -5,15 +5,17 @@
 // rates are generous. Waits halt (sti; hlt) until an interrupt, so they
 // cost the emulator no instructions.
 
-import { cli, cpu_id, rdtsc, sti, sti_hlt } from "../hw";
+import { cli, cpu_id, pause, rdtsc, sti, sti_hlt } from "../hw";
 import { bootalloc } from "./kern_bootalloc";
 import { tsleep } from "./kern_synch";
-import { HZ, systimer, systimer_del, systimer_init_oneshot, systimer_tsc_hz } from "./kern_systimer";
+import {
+  CP_IDLE, CP_SYS, HZ, STATHZ, cpu_time, systimer, systimer_del, systimer_init_oneshot, systimer_init_oneshot_cpu, systimer_tsc_hz,
+} from "./kern_systimer";
 import {
   MAXCPU, RQF_TIMER, TDPRI_KERN_DAEMON, TDPRI_KERN_USER, TDPRI_SOFT_NORM, crit_enter, crit_exit, curthread, globaldata,
   lwkt_create, lwkt_setpri, lwkt_yield, mycpu,
 } from "./lwkt_thread";
-import { traceDec, traced } from "./selftest";
+import { selftest_partner, traceDec, traced } from "./selftest";
 
 /* This CPU's hardclock count. */
 function ticks(): u32 {
@@ -180,8 +182,88 @@ function systimer_test_roundrobin(): string | null {
   return null;
 }
 
+// ---- other CPUs' systimers, and statclock --------------------------------------------
+
+/** Shared, by the CPU that queued it: where its remote one-shot ran (CPU + 1), how often, and whether early. */
+const remote_ran: usize = memory.data(<i32>MAXCPU * 12, 4);
+
+function remote_slot(cpu: u32): usize {
+  return remote_ran + <usize>cpu * 12;
+}
+
+/* A remote one-shot's callback: arg is the CPU that queued it. Context: the owner's timer interrupt. */
+function note_remote(info: u32, frame: u32): void {
+  const t = changetype<systimer>(<usize>info);
+  const slot = remote_slot(t.sys_arg);
+  atomic.store<u32>(slot, cpu_id() + 1);
+  atomic.add<u32>(slot + 4, 1);
+  if (<i64>(rdtsc() - t.sys_time) < 0) atomic.store<u32>(slot + 8, 1);
+}
+
+/*
+ * A one-shot queued on the partner CPU (systimer_init_oneshot_cpu): does it
+ * fire there, once, never early? Every CPU queues one on its partner at
+ * once, so each CPU's queue takes another's timer beside its own.
+ */
+function systimer_test_remote(): string | null {
+  const me = cpu_id();
+  const slot = remote_slot(me);
+  for (let k: usize = 0; k < 12; k += 4) atomic.store<u32>(slot + k, 0);
+  const target = selftest_partner();
+  systimer_init_oneshot_cpu(timer(2), target, note_remote, me, 2000);
+  for (let k = 0; k < 100 && atomic.load<u32>(slot + 4) == 0; k++) wait_ticks(1);
+  wait_ticks(3);
+  if (atomic.load<u32>(slot + 4) == 0) return "the remote one-shot never fired";
+  if (atomic.load<u32>(slot) != target + 1) return "the remote one-shot fired on another cpu than the one it was queued on";
+  if (atomic.load<u32>(slot + 4) != 1) return "the remote one-shot fired more than once";
+  if (atomic.load<u32>(slot + 8) != 0) return "the remote one-shot fired before its deadline";
+  return null;
+}
+
+/* systimer_del of a one-shot queued on the partner CPU: once it returns, does the callback stay away? */
+function systimer_test_del_remote(): string | null {
+  const me = cpu_id();
+  const slot = remote_slot(me);
+  for (let k: usize = 0; k < 12; k += 4) atomic.store<u32>(slot + k, 0);
+  systimer_init_oneshot_cpu(timer(3), selftest_partner(), note_remote, me, 30000);
+  systimer_del(timer(3));
+  wait_ticks(6);
+  if (atomic.load<u32>(slot + 4) != 0) return "a deleted remote one-shot fired";
+  return null;
+}
+
+/*
+ * statclock: ten ticks of busy work, then ten asleep. Are the samples
+ * (STATHZ a second) charged to the busy thread (td_sticks) and to this
+ * CPU's system time, then to its idle time, within half and twice their
+ * nominal count?
+ */
+function systimer_test_statclock(): string | null {
+  const me = cpu_id();
+  const td = curthread();
+  const nominal = <u64>STATHZ * 10 / <u64>HZ;
+  wait_ticks(1);
+  const sticks0 = td.td_sticks;
+  const sys0 = cpu_time(me, CP_SYS);
+  const t0 = ticks();
+  while (ticks() - t0 < 10) pause();
+  const sticks = td.td_sticks - sticks0;
+  const sys = cpu_time(me, CP_SYS) - sys0;
+  const idle0 = cpu_time(me, CP_IDLE);
+  tsleep(<u32>remote_ran, 10); // the idle thread runs meanwhile
+
+  const idle = cpu_time(me, CP_IDLE) - idle0;
+  if (sticks < nominal / 2 || sticks > nominal * 2) return "the busy thread was charged too few or too many statclock ticks";
+  if (sys < nominal / 2 || sys > nominal * 2) return "the cpu's system time did not count the busy ticks";
+  if (idle < nominal / 2 || idle > nominal * 2) return "the cpu's idle time did not count the halted ticks";
+  return null;
+}
+
 /** This file's tests, in the order they run (kern/selftest.ts). */
-export const SYSTIMER_TESTS: StaticArray<string> = ["systimer.hardclock", "systimer.oneshot", "systimer.del", "systimer.critical", "lwkt.schedulerclock"];
+export const SYSTIMER_TESTS: StaticArray<string> = [
+  "systimer.hardclock", "systimer.oneshot", "systimer.del", "systimer.critical", "lwkt.schedulerclock", "systimer.remote",
+  "systimer.del_remote", "systimer.statclock",
+];
 
 /* systimer_selftest: runs SYSTIMER_TESTS[i]. */
 export function systimer_selftest(i: i32): string | null {
@@ -190,6 +272,9 @@ export function systimer_selftest(i: i32): string | null {
     case 1: return systimer_test_oneshot();
     case 2: return systimer_test_del();
     case 3: return systimer_test_critical();
-    default: return systimer_test_roundrobin();
+    case 4: return systimer_test_roundrobin();
+    case 5: return systimer_test_remote();
+    case 6: return systimer_test_del_remote();
+    default: return systimer_test_statclock();
   }
 }

@@ -138,6 +138,8 @@ export class thread {
   td_sleepnext: thread | null; // its tsleep queue
   td_sleepprev: thread | null;
   td_sleeptimer: systimer | null; // its tsleep timeout, allocated at the first one
+  // Its CPU's statclock (kern_systimer.ts):
+  td_sticks: u64; // statclock ticks it was running for
   // Owner CPU, critical section (lwkt_preempt, lwkt_migratecpu):
   td_preempted: thread | null; // the thread this one preempted, while it does
   td_migrate_gd: globaldata | null; // lwkt_migratecpu's target, until the old CPU has sent it there
