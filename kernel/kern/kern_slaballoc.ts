@@ -446,6 +446,20 @@ export function kmalloc_destroy(type: malloc_type): void {
 }
 
 /*
+ * malloc_type_registered: whether type is in the registry now (one walk
+ * under the lock: index by index, kmalloc_type_at could miss it while
+ * other CPUs add and remove types ahead of it).
+ * Context: thread or hard code; spins briefly.
+ */
+export function malloc_type_registered(type: malloc_type): bool {
+  spin_lock(changetype<spinlock>(kmalloc_type_spin));
+  let p = load<u32>(kmalloc_type_head);
+  while (p != 0 && p != <u32>changetype<usize>(type)) p = load<u32>(<usize>p + offsetof<malloc_type>("ks_next"));
+  spin_unlock(changetype<spinlock>(kmalloc_type_spin));
+  return p != 0;
+}
+
+/*
  * kmalloc_type_at: the i-th registered malloc type, in registration order,
  * or null past the last.
  * Context: thread or hard code; spins briefly.

@@ -10,8 +10,8 @@ import { lwkt_process_ipiq, smp_active_mask } from "./lwkt_ipiq";
 import {
   KLIMIT_NULL, KLIMIT_OK, KLIMIT_PANIC, M_NULLOK, M_POWEROF2, M_WAITOK, M_ZERO, MALLOC_DEFINE, MALLOC_TYPE_BYTES,
   M_NOWAIT, ZERO_LENGTH_PTR, kfree, kmalloc, kmalloc_chunksize, kmalloc_create, kmalloc_destroy, kmalloc_limit_check,
-  kmalloc_type_at, kmalloc_zone_chunks, kmalloc_zone_limit, kmalloc_zone_owner, kmalloc_zone_size, krealloc, malloc_type,
-  malloc_type_cpu_memuse, malloc_type_inuse, malloc_type_memuse,
+  kmalloc_zone_chunks, kmalloc_zone_limit, kmalloc_zone_owner, kmalloc_zone_size, krealloc, malloc_type,
+  malloc_type_cpu_memuse, malloc_type_inuse, malloc_type_memuse, malloc_type_registered,
 } from "./kern_slaballoc";
 import { PAGE_SIZE, vm_page_alloc_contig, vm_page_allocated, vm_page_free_contig, vm_page_free_count } from "../vm/vm_page";
 import { selftest_barrier, selftest_cpus } from "./selftest";
@@ -123,13 +123,7 @@ function kmalloc_test_sizes(): string | null {
 function kmalloc_test_limit(): string | null {
   const type = kmalloc_create("kmalloc.limit");
   type.ks_limit = 1024;
-  let found = false;
-  for (let i: u32 = 0; !found; i++) {
-    const t = kmalloc_type_at(i);
-    if (!t) break;
-    found = t === type;
-  }
-  if (!found) return "a created type is not in the registry";
+  if (!malloc_type_registered(type)) return "a created type is not in the registry";
   const ptrs = kmalloc(32 * 4, M_KMTEST, M_WAITOK);
   let n: u32 = 0;
   while (n < 32) {
@@ -155,11 +149,7 @@ function kmalloc_test_limit(): string | null {
   kfree(ptrs, M_KMTEST);
   if (why === null && (malloc_type_memuse(type) != 0 || malloc_type_inuse(type) != 0)) why = "the type's sums did not return to 0";
   kmalloc_destroy(type);
-  for (let i: u32 = 0; why === null; i++) {
-    const t = kmalloc_type_at(i);
-    if (!t) break;
-    if (t === type) why = "a destroyed type is still in the registry";
-  }
+  if (why === null && malloc_type_registered(type)) why = "a destroyed type is still in the registry";
   return why;
 }
 
