@@ -5,9 +5,10 @@
 // (RQF_INTPEND), as IPIs and timer interrupts do. Per CPU: the IRQs whose
 // soft half is owed.
 //
-// What it is not, yet: interrupt threads (DragonFly runs each IRQ's
-// handlers in a thread of its own, which may preempt); the soft halves run
-// as hard code, and there is one device (COM1) to dispatch to.
+// What it is not, yet: DragonFly runs each IRQ's handlers in an interrupt
+// thread of its own, which preempts (lwkt_thread.ts has them: TDF_INTTHREAD,
+// lwkt_preempt); here the soft halves still run as hard code, and there is
+// one device (COM1) to dispatch to.
 
 import { cli, read_rflags, sti } from "../hw";
 import { lapicEoi } from "../smp";
