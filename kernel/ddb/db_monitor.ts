@@ -20,6 +20,7 @@ import {
 import { lwkt_ipiq_counters, lwkt_send_ipiq, smp_active_mask } from "../kern/lwkt_ipiq";
 import { CPUSYNC_FUNCS, CPUSYNC_MASTERED, CPUSYNC_PARKED, lwkt_cpusync_counter } from "../kern/lwkt_cpusync";
 import { selftest_list, selftest_request } from "../kern/selftest";
+import { bytes_match } from "../kern/kern_cmdline";
 import { MSGCNT_CROSSCPU, MSGCNT_RECEIVED, MSGCNT_REPLIED, MSGCNT_SENT, lwkt_msgport_counter } from "../kern/lwkt_msgport";
 import {
   kmalloc_type_at, malloc_type_calls, malloc_type_inuse, malloc_type_limit, malloc_type_memuse, malloc_type_name,
@@ -381,9 +382,7 @@ function next_word(i: i32, len: i32): bool {
 }
 
 function word_is(s: string): bool {
-  if (word_end - word_start != s.length) return false;
-  for (let i = 0; i < s.length; i++) if (db_line_at(word_start + i) != <u8>s.charCodeAt(i)) return false;
-  return true;
+  return word_end - word_start == s.length && bytes_match(db_line_address(word_start), s);
 }
 
 /* The current word as a decimal number, or -1. */

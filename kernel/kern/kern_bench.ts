@@ -23,6 +23,7 @@ import { M_WAITOK, MALLOC_DEFINE, MALLOC_TYPE_BYTES, kfree, kmalloc, malloc_type
 import { objcache, objcache_create_simple, objcache_get, objcache_put } from "./kern_objcache";
 import { lwkt_gettoken, lwkt_reltoken, lwkt_token, lwkt_token_init } from "./lwkt_token";
 import { tsleep, wakeup } from "./kern_synch";
+import { bytes_match } from "./kern_cmdline";
 
 const BENCH_NAMES: StaticArray<string> = [
   "ipi.roundtrip", "lwkt.switch", "msg.domsg_local", "msg.domsg_remote", "kmalloc.fast", "kmalloc.remote_free",
@@ -223,11 +224,7 @@ function bench_chosen(p: usize, end: usize, name: string): bool {
     const start = word;
     while (word < end && load<u8>(word) != 0x2c) word++;
     const len = <i32>(word - start);
-    if (len == 3 && load<u8>(start) == 0x61 && load<u8>(start + 1) == 0x6c && load<u8>(start + 2) == 0x6c) return true;
-    if (len != name.length) continue;
-    let same = true;
-    for (let k = 0; same && k < len; k++) same = load<u8>(start + <usize>k) == <u8>name.charCodeAt(k);
-    if (same) return true;
+    if ((len == 3 && bytes_match(start, "all")) || (len == name.length && bytes_match(start, name))) return true;
   }
   return false;
 }

@@ -1,6 +1,16 @@
 // The kernel's command line (multiboot's, from the boot loader: `emu boot
 // -append`, QEMU -append): words separated by spaces, `key=value` options.
 
+/*
+ * bytes_match: whether the bytes at p are the first len characters of s
+ * (ASCII), for words of the command line and of the monitor's input.
+ * Context: any.
+ */
+export function bytes_match(p: usize, s: string, len: i32 = s.length): bool {
+  for (let i = 0; i < len; i++) if (load<u8>(p + <usize>i) != <u8>s.charCodeAt(i)) return false;
+  return true;
+}
+
 /* cmdline_value_end: where the value cmdline_value found ends. Per CPU (only the BSP parses). */
 let value_end: usize = 0;
 
@@ -18,9 +28,7 @@ export function cmdline_value(mbInfo: usize, key: string): usize {
     const start = p;
     while (load<u8>(p) != 0 && load<u8>(p) != 0x20) p++;
     if (p - start <= <usize>key.length || load<u8>(start + <usize>key.length) != 0x3d) continue;
-    let same = true;
-    for (let i = 0; same && i < key.length; i++) same = load<u8>(start + <usize>i) == <u8>key.charCodeAt(i);
-    if (!same) continue;
+    if (!bytes_match(start, key)) continue;
     value_end = p;
     return start + <usize>key.length + 1;
   }

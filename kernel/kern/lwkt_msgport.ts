@@ -785,31 +785,55 @@ function _spin_getport(port: lwkt_port): lwkt_msg | null {
 function _spin_waitport(port: lwkt_port): lwkt_msg {
   const spin = _port_spin(port);
   spin_lock(spin);
-  let msg = _lwkt_takemsg(port);
-  while (!msg) {
-    port.mp_flags |= MSGPORTF_WAITING;
-    ssleep(<u32>changetype<usize>(port), spin, 0);
-    msg = _lwkt_takemsg(port);
-  }
+  const msg = _guarded_waitport(port);
   spin_unlock(spin);
-  return msg!;
+  return msg;
 }
 
 /* Sleeps on the message (SYNC) or the port until DONE. Context: thread, any CPU; blocks. */
 function _spin_waitmsg(port: lwkt_port, msg: lwkt_msg): i32 {
   const spin = _port_spin(port);
   spin_lock(spin);
+  const error = _guarded_waitmsg(port, msg);
+  spin_unlock(spin);
+  return error;
+}
+
+// ---- waiting on a spin or serializer port, its guard held -------------------------------
+
+/*
+ * Sleeps on ident with the port's guard released meanwhile and held again
+ * on return: mp_spin (ssleep) or the serializer (zsleep); a wakeup made by
+ * the guard's next holder is not lost.
+ */
+function _guarded_sleep(port: lwkt_port, ident: usize): void {
+  if (port.mp_serialize !== null) zsleep(<u32>ident, port.mp_serialize!, 0);
+  else ssleep(<u32>ident, _port_spin(port), 0);
+}
+
+/* The next message, sleeping until there is one. Context: thread holding the port's guard; blocks. */
+function _guarded_waitport(port: lwkt_port): lwkt_msg {
+  let msg = _lwkt_takemsg(port);
+  while (!msg) {
+    port.mp_flags |= MSGPORTF_WAITING;
+    _guarded_sleep(port, changetype<usize>(port));
+    msg = _lwkt_takemsg(port);
+  }
+  return msg!;
+}
+
+/* Sleeps on the message (SYNC) or the port until DONE, then takes a queued reply off. Context: as _guarded_waitport. */
+function _guarded_waitmsg(port: lwkt_port, msg: lwkt_msg): i32 {
   while ((_msg_flags(msg) & MSGF_DONE) == 0) {
     if ((_msg_flags(msg) & MSGF_SYNC) != 0) {
       _msg_set(msg, MSGF_WAITING);
-      ssleep(<u32>changetype<usize>(msg), spin, 0);
+      _guarded_sleep(port, changetype<usize>(msg));
     } else {
       port.mp_flags |= MSGPORTF_WAITING;
-      ssleep(<u32>changetype<usize>(port), spin, 0);
+      _guarded_sleep(port, changetype<usize>(port));
     }
   }
   if ((_msg_flags(msg) & MSGF_QUEUED) != 0) _lwkt_pullmsg(port, msg);
-  spin_unlock(spin);
   return msg.ms_error;
 }
 
@@ -874,28 +898,12 @@ function _serialize_getport(port: lwkt_port): lwkt_msg | null {
 
 /* Context: thread holding the serializer, released while it sleeps; blocks. */
 function _serialize_waitport(port: lwkt_port): lwkt_msg {
-  const slz = _serialize_held(port, "lwkt_waitport: serializer port without the serializer");
-  let msg = _lwkt_takemsg(port);
-  while (!msg) {
-    port.mp_flags |= MSGPORTF_WAITING;
-    zsleep(<u32>changetype<usize>(port), slz, 0);
-    msg = _lwkt_takemsg(port);
-  }
-  return msg!;
+  _serialize_held(port, "lwkt_waitport: serializer port without the serializer");
+  return _guarded_waitport(port);
 }
 
 /* As _spin_waitmsg, zsleeping. Context: thread holding the serializer; blocks. */
 function _serialize_waitmsg(port: lwkt_port, msg: lwkt_msg): i32 {
-  const slz = _serialize_held(port, "lwkt_waitmsg: serializer port without the serializer");
-  while ((_msg_flags(msg) & MSGF_DONE) == 0) {
-    if ((_msg_flags(msg) & MSGF_SYNC) != 0) {
-      _msg_set(msg, MSGF_WAITING);
-      zsleep(<u32>changetype<usize>(msg), slz, 0);
-    } else {
-      port.mp_flags |= MSGPORTF_WAITING;
-      zsleep(<u32>changetype<usize>(port), slz, 0);
-    }
-  }
-  if ((_msg_flags(msg) & MSGF_QUEUED) != 0) _lwkt_pullmsg(port, msg);
-  return msg.ms_error;
+  _serialize_held(port, "lwkt_waitmsg: serializer port without the serializer");
+  return _guarded_waitmsg(port, msg);
 }

@@ -21,7 +21,7 @@
 import { cli, cpu_id, pause, sti, sti_hlt } from "../hw";
 import { lock, putc, putDec, puts, unlock } from "../console";
 import { bootalloc } from "./kern_bootalloc";
-import { cmdline_value, cmdline_value_end } from "./kern_cmdline";
+import { bytes_match, cmdline_value, cmdline_value_end } from "./kern_cmdline";
 import { panic } from "./kern_shutdown";
 import { TDPRI_KERN_DAEMON, crit_enter, crit_exit, curthread, globaldata, lwkt_setpri, mycpu } from "./lwkt_thread";
 import { tsleep, wakeup } from "./kern_synch";
@@ -187,12 +187,6 @@ export function selftest_tick_align(): void {
   sti();
 }
 
-/* Whether the bytes at p begin with the first `len` characters of s. */
-function cmdline_at(p: usize, s: string, len: i32 = s.length): bool {
-  for (let i = 0; i < len; i++) if (load<u8>(p + <usize>i) != <u8>s.charCodeAt(i)) return false;
-  return true;
-}
-
 /*
  * selftest_select: marks in selftest_mask the tests the word [p, end) names:
  * "all", a test's name, or a prefix ending a name's first part ("ipiq" for
@@ -200,7 +194,7 @@ function cmdline_at(p: usize, s: string, len: i32 = s.length): bool {
  */
 function selftest_select(p: usize, end: usize): i32 {
   const len = <i32>(end - p);
-  const all = len == 3 && cmdline_at(p, "all");
+  const all = len == 3 && bytes_match(p, "all");
   let n = 0;
   let marked = 0;
   for (let g = 0; g < GROUPS; g++) {
@@ -208,7 +202,7 @@ function selftest_select(p: usize, end: usize): i32 {
     for (let i = 0; i < names.length; i++, n++) {
       if (n >= MAX_TESTS) panic("selftest: more tests than MAX_TESTS");
       const name = names[i];
-      const match = all || (name.length >= len && cmdline_at(p, name, len) &&
+      const match = all || (name.length >= len && bytes_match(p, name, len) &&
         (name.length == len || name.charCodeAt(len) == 0x2e));
       if (!match) continue;
       const word = selftest_mask + <usize>(n >> 5 << 2);

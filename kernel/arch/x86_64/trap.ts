@@ -74,7 +74,7 @@ export function ktrap(frame: u32): void {
   }
   if (vector == VECTOR_PF && onfault_recover(f)) return;
   if (vector == VECTOR_BP && onfault_breakpoint(f)) return;
-  trap_fatal(f);
+  trap_panic(f, null);
 }
 
 /*
@@ -107,26 +107,24 @@ function timer_intr(frame: u32): void {
   crit_exit();
 }
 
-/* panic()'s report, from the #BP it raised. */
-function trap_panic(f: TrapFrame, why: string): void {
+/*
+ * A panic's report from a trap frame, then the machine stops: panic()'s
+ * message `why` (from the #BP it raised), or, with why null, the facts of
+ * an exception or interrupt the kernel has no use for.
+ */
+function trap_panic(f: TrapFrame, why: string | null): void {
   panic_claim();
   lock();
-  puts("panic: cpu "); putDec(cpu_id()); puts(": "); puts(why); puts("\n");
-  trap_report(f);
-  unlock();
-  panic_finish();
-}
-
-/* An exception or interrupt the kernel has no use for: the facts, then the machine stops. */
-function trap_fatal(f: TrapFrame): void {
-  const vector = <u32>f.vector;
-  panic_claim();
-  lock();
-  puts("panic: cpu "); putDec(cpu_id()); puts(": unexpected trap: vector "); putDec(vector);
-  if (vector < 32 && EXCEPTION_NAMES[vector].length > 0) { puts(" ("); puts(EXCEPTION_NAMES[vector]); puts(")"); }
-  puts(", error code 0x"); putHex(f.errorCode, 4);
-  puts(", rip 0x"); putHex(f.rip, 16);
-  if (vector == VECTOR_PF) { puts(", cr2 0x"); putHex(f.cr2, 16); }
+  puts("panic: cpu "); putDec(cpu_id()); puts(": ");
+  if (why !== null) puts(why);
+  else {
+    const vector = <u32>f.vector;
+    puts("unexpected trap: vector "); putDec(vector);
+    if (vector < 32 && EXCEPTION_NAMES[vector].length > 0) { puts(" ("); puts(EXCEPTION_NAMES[vector]); puts(")"); }
+    puts(", error code 0x"); putHex(f.errorCode, 4);
+    puts(", rip 0x"); putHex(f.rip, 16);
+    if (vector == VECTOR_PF) { puts(", cr2 0x"); putHex(f.cr2, 16); }
+  }
   puts("\n");
   trap_report(f);
   unlock();
