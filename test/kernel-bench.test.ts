@@ -7,27 +7,12 @@
  * halted one ends its solo slice (machine.ts `kicked`), so the round trip
  * costs microseconds of virtual time, not the solo quantum's millisecond.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Session } from '../emu/machine/session.js';
-import { buildElf } from '../tools/wasm2x64/ts2elf.js';
-import { ROOT } from './helpers/emu.js';
+import { describe, expect, it } from 'vitest';
+import { bootKernel, builtKernel } from './helpers/kernel-build.js';
 
-let dir = '';
-const elf = (): string => path.join(dir, 'kernel.elf');
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernel-bench-'));
-  await buildElf(path.join(ROOT, 'kernel/main.ts'), elf(), { target: 'kernel' });
-}, 120_000);
-afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
-
-async function boot(cpus: number, seed: bigint, append: string): Promise<{ out: string; status: number | null }> {
-  const s = new Session({ kernel: { name: 'kernel.elf', bytes: fs.readFileSync(elf()) }, cpus, seed, append, noReboot: true });
-  const stop = await s.runToExit({ virtualTimeout: 60e9 });
-  return { out: s.serial.output, status: stop.kind === 'exit' ? stop.status : null };
-}
+const elf = builtKernel('kernel/main.ts');
+const boot = (cpus: number, seed: bigint, append: string): ReturnType<typeof bootKernel> =>
+  bootKernel(elf(), { cpus, seed, append, virtualTimeout: 60e9 });
 
 /** The benchmarks' result lines: name → cycles per operation. */
 function results(out: string): Map<string, number> {

@@ -14,13 +14,8 @@
  * same whatever the seed (the interleaving of the vCPUs); a test that does
  * not finish would show as a missing line.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Session } from '../emu/machine/session.js';
-import { buildElf } from '../tools/wasm2x64/ts2elf.js';
-import { ROOT } from './helpers/emu.js';
+import { describe, expect, it } from 'vitest';
+import { bootKernel, builtKernel } from './helpers/kernel-build.js';
 
 /** Every test kernel/kern/selftest.ts knows, in the order it runs them. */
 const TESTS = [
@@ -44,20 +39,9 @@ const TESTS = [
 const STATUS_OK = 1;
 const STATUS_SELFTEST_FAILED = 3 * 2 + 1;
 
-let dir = '';
-const elf = (): string => path.join(dir, 'kernel.elf');
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernel-lwkt-'));
-  await buildElf(path.join(ROOT, 'kernel/main.ts'), elf(), { target: 'kernel' });
-}, 120_000);
-afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
-
-async function boot(cpus: number, seed: bigint, append?: string, input?: string): Promise<{ out: string; status: number | null; instructions: number[] }> {
-  const s = new Session({ kernel: { name: 'kernel.elf', bytes: fs.readFileSync(elf()) }, cpus, seed, append, noReboot: true });
-  if (input) s.serial.send(input);
-  const stop = await s.runToExit({ virtualTimeout: 20e9 });
-  return { out: s.serial.output, status: stop.kind === 'exit' ? stop.status : null, instructions: s.cpus().map((c) => c.instructions) };
-}
+const elf = builtKernel('kernel/main.ts');
+const boot = (cpus: number, seed: bigint, append?: string, input?: string): ReturnType<typeof bootKernel> =>
+  bootKernel(elf(), { cpus, seed, append, input });
 
 describe('selftest=all', () => {
   for (const cpus of [1, 2, 4, 8]) {

@@ -6,27 +6,17 @@
  * commands (what they show of each CPU was gathered by that CPU, by IPI),
  * the line editor's keys, and halt and reboot.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { Session } from '../emu/machine/session.js';
-import { buildElf } from '../tools/wasm2x64/ts2elf.js';
-import { ROOT } from './helpers/emu.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Session } from '../emu/machine/session.js';
+import { builtKernel, kernelSession } from './helpers/kernel-build.js';
 
 const CPUS = 4;
 const WAIT = { virtualTimeout: 20e9 };
 
-let dir = '';
-const elf = (): string => path.join(dir, 'kernel.elf');
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernel-monitor-'));
-  await buildElf(path.join(ROOT, 'kernel/main.ts'), elf(), { target: 'kernel' });
-}, 120_000);
-afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+const elf = builtKernel('kernel/main.ts');
 
 async function bootToPrompt(seed = 1n): Promise<Session> {
-  const s = new Session({ kernel: { name: 'kernel.elf', bytes: fs.readFileSync(elf()) }, cpus: CPUS, seed, noReboot: true });
+  const s = kernelSession(elf(), { cpus: CPUS, seed });
   await s.serial.expect(/damselfly monitor: 4 cpus running; type help\ndb> /, WAIT);
   return s;
 }
