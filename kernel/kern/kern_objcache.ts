@@ -103,6 +103,11 @@ function percpu(oc: objcache, cpu: u32): percpu_objcache {
   return changetype<percpu_objcache>(changetype<usize>(oc) + OC_PERCPU + <usize>cpu * CACHE_LINE);
 }
 
+/* The depot's spinlock, a word of the depot. */
+function depot_spin(depot: magazinedepot): spinlock {
+  return changetype<spinlock>(changetype<usize>(depot) + offsetof<magazinedepot>("spin"));
+}
+
 function mag_alloc(capacity: i32): magazine {
   const mag = changetype<magazine>(kmalloc(MAG_OBJECTS + <usize>capacity * 4, M_OBJMAG, M_WAITOK | M_ZERO));
   mag.capacity = capacity;
@@ -227,10 +232,10 @@ function objcache_backend_get(oc: objcache, ocflags: u32): usize {
 /* One more backend allocation may be made; wakes the gets waiting for one. */
 function objcache_budget_return(oc: objcache): void {
   const depot = oc.oc_depot;
-  spin_lock(changetype<spinlock>(changetype<usize>(depot) + offsetof<magazinedepot>("spin")));
+  spin_lock(depot_spin(depot));
   if (depot.unallocated_objects >= 0) depot.unallocated_objects++;
   const waiting = depot.waiting;
-  spin_unlock(changetype<spinlock>(changetype<usize>(depot) + offsetof<magazinedepot>("spin")));
+  spin_unlock(depot_spin(depot));
   if (waiting != 0) wakeup(<u32>changetype<usize>(depot));
 }
 
@@ -247,7 +252,7 @@ export function objcache_get(oc: objcache, ocflags: u32): usize {
   if ((ocflags & M_ZERO) != 0) panic("objcache_get: M_ZERO");
   const cc = percpu(oc, mycpu().gd_cpuid);
   const depot = oc.oc_depot;
-  const spin = changetype<usize>(depot) + offsetof<magazinedepot>("spin");
+  const spin = depot_spin(depot);
   crit_enter();
   while (true) {
     let loaded = cc.loaded_magazine;
@@ -262,7 +267,7 @@ export function objcache_get(oc: objcache, ocflags: u32): usize {
       cc.previous_magazine = loaded;
       continue;
     }
-    spin_lock(changetype<spinlock>(spin));
+    spin_lock(spin);
     const full = depot.fullmagazines;
     if (full) {
       // previous (empty) to the depot; loaded (empty) becomes previous; the full one is loaded.
@@ -273,12 +278,12 @@ export function objcache_get(oc: objcache, ocflags: u32): usize {
       cc.previous_magazine = loaded;
       cc.loaded_magazine = full;
       full.nextmagazine = null;
-      spin_unlock(changetype<spinlock>(spin));
+      spin_unlock(spin);
       continue;
     }
     if (depot.unallocated_objects != 0) {
       if (depot.unallocated_objects > 0) depot.unallocated_objects--;
-      spin_unlock(changetype<spinlock>(spin));
+      spin_unlock(spin);
       crit_exit();
       const obj = objcache_backend_get(oc, ocflags);
       crit_enter();
@@ -288,7 +293,7 @@ export function objcache_get(oc: objcache, ocflags: u32): usize {
       return obj;
     }
     if ((ocflags & (M_WAITOK | M_NULLOK)) != M_WAITOK) {
-      spin_unlock(changetype<spinlock>(spin));
+      spin_unlock(spin);
       cc.gets_null++;
       crit_exit();
       return 0;
@@ -296,11 +301,11 @@ export function objcache_get(oc: objcache, ocflags: u32): usize {
     // Sleep for a put. The wakeup of a put on another CPU between here and the sleep is
     // missed (its IPI finds no sleeper yet): the one-tick timeout bounds that.
     depot.waiting++;
-    spin_unlock(changetype<spinlock>(spin));
+    spin_unlock(spin);
     tsleep(<u32>changetype<usize>(depot), 1);
-    spin_lock(changetype<spinlock>(spin));
+    spin_lock(spin);
     depot.waiting--;
-    spin_unlock(changetype<spinlock>(spin));
+    spin_unlock(spin);
   }
 }
 
@@ -314,7 +319,7 @@ export function objcache_get(oc: objcache, ocflags: u32): usize {
 export function objcache_put(oc: objcache, obj: usize): void {
   const cc = percpu(oc, mycpu().gd_cpuid);
   const depot = oc.oc_depot;
-  const spin = changetype<usize>(depot) + offsetof<magazinedepot>("spin");
+  const spin = depot_spin(depot);
   crit_enter();
   while (true) {
     const loaded = cc.loaded_magazine;
@@ -332,7 +337,7 @@ export function objcache_put(oc: objcache, obj: usize): void {
       cc.previous_magazine = loaded;
       continue;
     }
-    spin_lock(changetype<spinlock>(spin));
+    spin_lock(spin);
     const empty = depot.emptymagazines;
     if (empty) {
       // loaded (full) becomes previous; the old previous goes to the depot; the empty one is loaded.
@@ -347,10 +352,10 @@ export function objcache_put(oc: objcache, obj: usize): void {
       cc.previous_magazine = loaded;
       cc.loaded_magazine = empty;
       empty.nextmagazine = null;
-      spin_unlock(changetype<spinlock>(spin));
+      spin_unlock(spin);
       continue;
     }
-    spin_unlock(changetype<spinlock>(spin));
+    spin_unlock(spin);
     cc.puts_backend++;
     crit_exit();
     call_indirect<void>(oc.oc_dtor, obj, oc.oc_privdata);

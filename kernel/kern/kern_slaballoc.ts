@@ -154,7 +154,10 @@ function ks_inuse_p(type: malloc_type, cpu: u32): usize { return ks_memuse_p(typ
 function ks_calls_p(type: malloc_type, cpu: u32): usize { return ks_memuse_p(type, cpu) + <usize>MAXCPU * 16; }
 
 /** The registry: registered types in order, under kmalloc_type_spin. */
-const kmalloc_type_spin: usize = memory.data(4, 4);
+const kmalloc_type_spin_word: usize = memory.data(4, 4);
+function kmalloc_type_spin(): spinlock {
+  return changetype<spinlock>(kmalloc_type_spin_word);
+}
 const kmalloc_type_head: usize = memory.data(4, 4);
 
 // Shared, written by the BSP in kmalloc_init before the APs start.
@@ -392,7 +395,7 @@ function zone_take_chunk(z: SLZone): usize {
  * Context: thread or hard code; spins briefly.
  */
 export function malloc_init(type: malloc_type): void {
-  spin_lock(changetype<spinlock>(kmalloc_type_spin));
+  spin_lock(kmalloc_type_spin());
   if (atomic.load<u32>(changetype<usize>(type) + offsetof<malloc_type>("ks_magic")) != M_MAGIC) {
     if (type.ks_limit == 0) type.ks_limit = (<u64>vm_page_total() << PAGE_SHIFT) / 10;
     type.ks_next = null;
@@ -401,7 +404,7 @@ export function malloc_init(type: malloc_type): void {
     store<u32>(link, <u32>changetype<usize>(type));
     atomic.store<u32>(changetype<usize>(type) + offsetof<malloc_type>("ks_magic"), M_MAGIC);
   }
-  spin_unlock(changetype<spinlock>(kmalloc_type_spin));
+  spin_unlock(kmalloc_type_spin());
 }
 
 /*
@@ -426,7 +429,7 @@ export function kmalloc_create(shortdesc: string): malloc_type {
 export function kmalloc_destroy(type: malloc_type): void {
   if ((type.ks_flags & KSF_DYNAMIC) == 0) panic("kmalloc_destroy: not a type kmalloc_create made");
   const memuse = malloc_type_memuse(type);
-  spin_lock(changetype<spinlock>(kmalloc_type_spin));
+  spin_lock(kmalloc_type_spin());
   let link = kmalloc_type_head;
   while (load<u32>(link) != <u32>changetype<usize>(type)) {
     if (load<u32>(link) == 0) break;
@@ -434,7 +437,7 @@ export function kmalloc_destroy(type: malloc_type): void {
   }
   if (load<u32>(link) != 0) store<u32>(link, <u32>changetype<usize>(type.ks_next));
   atomic.store<u32>(changetype<usize>(type) + offsetof<malloc_type>("ks_magic"), 0);
-  spin_unlock(changetype<spinlock>(kmalloc_type_spin));
+  spin_unlock(kmalloc_type_spin());
   if (memuse != 0) {
     lock();
     puts("kmalloc_destroy: type ");
@@ -452,10 +455,10 @@ export function kmalloc_destroy(type: malloc_type): void {
  * Context: thread or hard code; spins briefly.
  */
 export function malloc_type_registered(type: malloc_type): bool {
-  spin_lock(changetype<spinlock>(kmalloc_type_spin));
+  spin_lock(kmalloc_type_spin());
   let p = load<u32>(kmalloc_type_head);
   while (p != 0 && p != <u32>changetype<usize>(type)) p = load<u32>(<usize>p + offsetof<malloc_type>("ks_next"));
-  spin_unlock(changetype<spinlock>(kmalloc_type_spin));
+  spin_unlock(kmalloc_type_spin());
   return p != 0;
 }
 
@@ -465,10 +468,10 @@ export function malloc_type_registered(type: malloc_type): bool {
  * Context: thread or hard code; spins briefly.
  */
 export function kmalloc_type_at(i: u32): malloc_type | null {
-  spin_lock(changetype<spinlock>(kmalloc_type_spin));
+  spin_lock(kmalloc_type_spin());
   let p = load<u32>(kmalloc_type_head);
   for (let n: u32 = 0; n < i && p != 0; n++) p = load<u32>(<usize>p + offsetof<malloc_type>("ks_next"));
-  spin_unlock(changetype<spinlock>(kmalloc_type_spin));
+  spin_unlock(kmalloc_type_spin());
   return changetype<malloc_type | null>(<usize>p);
 }
 

@@ -47,7 +47,10 @@ const vm_bitmap_p: usize = memory.data(4, 4); // the bitmap's address
 const vm_npages_p: usize = memory.data(4, 4); // pages it describes, from 0: the top of RAM
 const vm_total_p: usize = memory.data(4, 4); // pages free after startup
 // Under vm_page_spin:
-const vm_page_spin: usize = memory.data(4, 4);
+const vm_page_spin_word: usize = memory.data(4, 4);
+function vm_page_spin(): spinlock {
+  return changetype<spinlock>(vm_page_spin_word);
+}
 const vm_free_p: usize = memory.data(4, 4); // pages free now (atomic stores, so anyone may read it)
 const vm_rover_p: usize = memory.data(4, 4); // where the next scan starts
 /** Threads in vm_wait (atomics). */
@@ -255,7 +258,7 @@ export function vm_page_startup(mbInfo: usize, boot: usize): void {
 export function vm_page_alloc_contig(npages: u32, align: u32, flags: u32): usize {
   if (npages == 0 || align == 0 || (align & (align - 1)) != 0) panic("vm_page_alloc_contig: bad size or alignment");
   const top = load<u32>(vm_npages_p);
-  spin_lock(changetype<spinlock>(vm_page_spin));
+  spin_lock(vm_page_spin());
   const rover = load<u32>(vm_rover_p);
   let p = pages_find_run(rover, top, npages, align);
   if (p == NONE) p = pages_find_run(0, top, npages, align);
@@ -264,7 +267,7 @@ export function vm_page_alloc_contig(npages: u32, align: u32, flags: u32): usize
     atomic.store<u32>(vm_free_p, load<u32>(vm_free_p) - npages);
     store<u32>(vm_rover_p, p + npages < top ? p + npages : 0);
   }
-  spin_unlock(changetype<spinlock>(vm_page_spin));
+  spin_unlock(vm_page_spin());
   if (p == NONE) return 0;
   const pa = <usize>p << PAGE_SHIFT;
   if ((flags & VM_ALLOC_ZERO) != 0) memory.fill(pa, 0, <usize>npages << PAGE_SHIFT);
@@ -280,14 +283,14 @@ export function vm_page_alloc_contig(npages: u32, align: u32, flags: u32): usize
 export function vm_page_free_contig(pa: usize, npages: u32): void {
   const p = <u32>(pa >> PAGE_SHIFT);
   if ((pa & PAGE_MASK) != 0 || p + npages > load<u32>(vm_npages_p)) panic("vm_page_free_contig: not a managed page");
-  spin_lock(changetype<spinlock>(vm_page_spin));
+  spin_lock(vm_page_spin());
   if (pages_find(p, p + npages, false) != NONE) {
-    spin_unlock(changetype<spinlock>(vm_page_spin));
+    spin_unlock(vm_page_spin());
     panic("vm_page_free_contig: a page is already free");
   }
   pages_mark(p, npages, false);
   atomic.store<u32>(vm_free_p, load<u32>(vm_free_p) + npages);
-  spin_unlock(changetype<spinlock>(vm_page_spin));
+  spin_unlock(vm_page_spin());
   if (atomic.load<u32>(vm_waiters_p) != 0) wakeup(<u32>vm_free_p);
 }
 
